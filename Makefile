@@ -1,0 +1,36 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= yusuan-data
+
+.PHONY: demo test install install-dev lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+# torch is pinned (CPU wheel) inside the `st` extra so pip never pulls CUDA packages.
+install-dev: $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev,st]"
+
+demo: install
+	rm -rf $(DATA)
+	$(BIN)/yusuan extract corpus --data $(DATA)
+	$(BIN)/yusuan docs --data $(DATA)
+
+test: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/bench_extract.py
+
+clean:
+	rm -rf $(DATA) yusuan-export .pytest_cache

@@ -1,0 +1,144 @@
+"""Department, region, level, year, kind and unit of a document, each with how it was inferred."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from yusuan.model import Inference, IngestedDocument
+
+_ORG_SUFFIX = (
+    r"(?:委员会办公厅|常务委员会办公厅|常委会办公厅|办公厅|办公室|组织部|宣传部|统战部|政法委员会|人民检察院|高级人民法院|"
+    r"中级人民法院|人民法院|街道办事处|委员会|局|厅|院|中心|所|馆|站|部)"
+)
+_ORG = re.compile(rf"((?:中共|中国共产党)?[\u4e00-\u9fff]{{2,24}}?{_ORG_SUFFIX})")
+_TITLE_ORG = re.compile(
+    rf"^(?P<org>[\u4e00-\u9fff()]{{2,40}}?{_ORG_SUFFIX})(?:本级|机关)?\s*(?:\d{{4}}|二〇)"
+)
+_YEAR = re.compile(r"(20\d{2})\s*年")
+_YEAR_FIELD = re.compile(r"预算年度[:：]?\s*(20\d{2})")
+_REGION = re.compile(r"([\u4e00-\u9fff]{2,6}?(?:省|自治区))?([\u4e00-\u9fff]{2,6}?市)?([\u4e00-\u9fff]{2,6}?(?:区|县))?")
+_PLACE_IN_ORG = re.compile(
+    r"^(?:中共|中国共产党)?(?P<prov>[\u4e00-\u9fff]{2,3}省)?(?P<city>[\u4e00-\u9fff]{2,4}?市)?"
+    r"(?P<county>[\u4e00-\u9fff]{2,4}?(?:区|县))?"
+)
+_DOC_KINDS = (
+    ("部门整体绩效目标表", ("整体", "绩效目标")),
+    ("项目绩效目标表", ("项目", "绩效目标")),
+    ("部门决算", ("决算",)),
+    ("单位预算", ("单位预算",)),
+    ("部门预算", ("部门预算",)),
+    ("部门预算", ("预算",)),
+)
+_MUNICIPALITIES = ("北京市", "上海市", "天津市", "重庆市")
+
+
+def infer_metadata(doc: IngestedDocument, table_texts: list[str]) -> dict[str, Inference]:
+    lines = [line for block in doc.blocks for line in block.lines]
+    titles = [line.text for line in lines if line.text and len(line.text) <= 60][:40]
+    text = "\n".join(line.text for line in lines)
+    all_text = text + "\n" + "\n".join(table_texts)
+    result: dict[str, Inference] = {}
+    result["department"] = _department(titles, all_text)
+    dept = result["department"].value or ""
+    result["region"] = _region(dept, all_text)
+    if result["department"].value and result["region"].value:
+        result["department"] = _qualify_department(result["department"], result["region"].value)
+    result["level"] = _level(result["region"].value, all_text)
+    result["year"] = _year(titles, all_text)
+    result["doc_kind"] = _doc_kind(titles)
+    return result
+
+
+def _department(titles: list[str], text: str) -> Inference:
+    for title in titles[:8]:
+        match = _TITLE_ORG.match(title.replace(" ", ""))
+        if match and any(word in title for word in ("预算", "决算")) and not _is_generic(match.group("org")):
+            return Inference(value=match.group("org"), how="document title", evidence=title)
+    own = re.search(rf"((?:中共)?[\u4e00-\u9fff]{{2,30}}?{_ORG_SUFFIX})(?:本级|\(机关\)|（机关）)", text)
+    if own and not _is_generic(own.group(1)):
+        name = own.group(1)
+        full = re.search(r"(中共[\u4e00-\u9fff]{2,30})", name)
+        return Inference(value=full.group(1) if full else name, how="本级 unit name", evidence=own.group(0))
+    for key in ("单位名称", "预算部门", "主管部门", "部门名称", "填报单位"):
+        pattern = rf"{key}[:：\s]*((?:中共)?[\u4e00-\u9fff]{{2,30}}?{_ORG_SUFFIX})"
+        for match in re.finditer(pattern, text.replace("\t", " ")):
+            if not _is_generic(match.group(1)):
+                return Inference(value=match.group(1), how=f"{key} field", evidence=match.group(0))
+    counts = Counter(m.group(1) for m in _ORG.finditer(text) if len(m.group(1)) >= 4 and not _is_generic(m.group(1)))
+    if counts:
+        name, count = counts.most_common(1)[0]
+        return Inference(value=name, how="most frequent organisation name in text", evidence=f"{name} ×{count}")
+    return Inference(value=None, how="not found")
+
+
+def _is_generic(name: str) -> bool:
+    return bool(re.search(r"^\d|^年|级部|^部门|^本部|^我部|^单位|^预算|^其中", name)) or len(name) < 4
+
+
+def _place(dept: str) -> str:
+    match = _PLACE_IN_ORG.match(dept)
+    if not match:
+        return ""
+    return "".join(group for group in (match.group("prov"), match.group("city"), match.group("county")) if group)
+
+
+def _region(dept: str, text: str) -> Inference:
+    place = _place(dept)
+    if place and place not in ("市委", "省委", "县委", "区委"):
+        return Inference(value=place, how="department name", evidence=dept)
+    cities = Counter(re.findall(r"(?<![\u4e00-\u9fff])([\u4e00-\u9fff]{2,3})(?:市(?![委级])|组工|党建)", text))
+    if cities:
+        name, count = cities.most_common(1)[0]
+        return Inference(value=f"{name}市", how="place name mentioned in text", evidence=f"{name} ×{count}")
+    return Inference(value=None, how="not found")
+
+
+def _qualify_department(dept: Inference, region: str) -> Inference:
+    """'市委组织部' in a document about 绍兴 is '中共绍兴市委组织部'."""
+    value = dept.value
+    for prefix, suffix in (("市委", "市"), ("县委", "县"), ("区委", "区"), ("省委", "省")):
+        if value.startswith(prefix) and region.endswith(suffix):
+            return Inference(value=f"中共{region}{value[1:]}", how=f"{dept.how} + region", evidence=dept.evidence)
+    return dept
+
+
+def _level(region: str | None, text: str) -> Inference:
+    if region:
+        if region.endswith(("街道", "乡", "镇")):
+            return Inference(value="乡镇", how="region suffix", evidence=region)
+        if region in _MUNICIPALITIES and "区级" not in text:
+            return Inference(value="市", how="municipality", evidence=region)
+        suffix = region[-1]
+        level = {"省": "省", "区": "区", "县": "县", "市": "市"}.get(suffix)
+        if level:
+            return Inference(value=level, how="region suffix", evidence=region)
+    for word, level in (("省级", "省"), ("市级", "市"), ("区级", "区"), ("县级", "县")):
+        if word in text:
+            return Inference(value=level, how=f"'{word}' in text", evidence=word)
+    return Inference(value=None, how="not found")
+
+
+def _year(titles: list[str], text: str) -> Inference:
+    field = _YEAR_FIELD.search(text)
+    if field:
+        return Inference(value=int(field.group(1)), how="预算年度 field", evidence=field.group(0))
+    for title in titles:
+        if any(word in title for word in ("预算", "决算", "绩效")):
+            match = _YEAR.search(title)
+            if match:
+                return Inference(value=int(match.group(1)), how="document title", evidence=title)
+    counts = Counter(_YEAR.findall(text))
+    if counts:
+        year, count = counts.most_common(1)[0]
+        return Inference(value=int(year), how="most frequent year in text", evidence=f"{year} ×{count}")
+    return Inference(value=None, how="not found")
+
+
+def _doc_kind(titles: list[str]) -> Inference:
+    for title in titles:
+        compact = title.replace(" ", "")
+        for kind, words in _DOC_KINDS:
+            if all(word in compact for word in words):
+                return Inference(value=kind, how="document title", evidence=title)
+    return Inference(value=None, how="not found")

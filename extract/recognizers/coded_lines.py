@@ -1,0 +1,214 @@
+"""Tables of 科目 lines keyed by a code: 功能分类 (支出总表, 一般公共预算支出表, 收入总表, 基金/国资) and
+经济分类 (基本支出表)."""
+
+from __future__ import annotations
+
+import re
+
+from yusuan.model import Cell, EconLine, FunctionLine, Provenance, Record
+
+from ..table import Column, Table
+from .base import BuildContext, Recognizer, register, title_kind
+
+_CODE = re.compile(r"^\d{3}(?:\d{2}){0,2}$")
+_TOTAL_NAMES = ("合计", "总计")
+MEASURES = ("决算数", "调整预算数", "年初预算数", "预算数")
+
+
+def code_of(text: str) -> str | None:
+    digits = text.replace(" ", "")
+    return digits if _CODE.match(digits) else None
+
+
+def level_of(code: str | None, econ: bool = False) -> str:
+    if code is None:
+        return "合计"
+    return {3: "类", 5: "款", 7: "项"}.get(len(code), "项") if not econ else {3: "类", 5: "款"}.get(len(code), "款")
+
+
+def measure_groups(table: Table, columns: list[Column]) -> dict[str, list[Column]]:
+    """决算 tables print 预算数 and 决算数 side by side: group money columns by the measure in their header."""
+    groups: dict[str, list[Column]] = {}
+    for column in columns:
+        measure = next((m for m in MEASURES if column.has(m)), "")
+        groups.setdefault(measure, []).append(column)
+    if len(groups) > 1 and "" in groups:
+        shared = groups.pop("")
+        for measure in groups:
+            groups[measure] = shared + groups[measure]
+    return groups
+
+
+class _CodedLineRecognizer(Recognizer):
+    kinds: tuple[str, ...] = ()
+    econ = False
+
+    def score(self, table: Table) -> float:
+        kind = title_kind(table.title)
+        if kind in self.kinds:
+            return 2.0
+        if kind is None and self._has_code_rows(table) and self._header_fits(table):
+            return 1.0
+        return 0.0
+
+    def _header_fits(self, table: Table) -> bool:
+        return False
+
+    def _has_code_rows(self, table: Table) -> bool:
+        code_col = self._code_column(table)
+        return code_col is not None and any(code_of(table.text(row, code_col)) for row in table.rows)
+
+    def _code_column(self, table: Table) -> Column | None:
+        return table.find("编码", "代码", leaf=True) or table.find("编码", "代码")
+
+    def _name_column(self, table: Table, code_col: Column | None) -> Column | None:
+        name = table.find("名称", leaf=True)
+        if name is not None and (code_col is None or name.index != code_col.index):
+            return name
+        if code_col is not None and code_col.index + 1 < table.width:
+            return table.columns[code_col.index + 1]
+        return None
+
+    def _money_columns(self, table: Table, after: int) -> list[Column]:
+        return [
+            column for column in table.columns[after + 1 :]
+            if any(table.text(row, column) for row in table.rows) or column.name
+        ]
+
+    def build(self, table: Table, ctx: BuildContext) -> list[Record]:
+        code_col = self._code_column(table)
+        name_col = self._name_column(table, code_col)
+        if name_col is None:
+            return []
+        first_money = max(name_col.index, code_col.index if code_col else -1)
+        money_cols = self._money_columns(table, first_money)
+        records: list[Record] = []
+        for measure, columns in measure_groups(table, money_cols).items():
+            fields = self.field_map(columns)
+            for row in table.rows:
+                code_text = table.text(row, code_col)
+                name = table.text(row, name_col)
+                code = code_of(code_text)
+                if code is None and code_text and not code_text.isdigit():
+                    name = name or code_text
+                if code is None and not any(total in name.replace(" ", "") for total in _TOTAL_NAMES):
+                    continue
+                key_cell = table.cell(row, code_col) if code else table.cell(row, name_col)
+                record = self.new_record(code, name.replace(" ", "") if code is None else name)
+                if measure:
+                    record.measure = measure
+                self.fill(record, table, row, fields, columns, ctx)
+                record.provenance = ctx.provenance(row, key_cell)
+                records.append(self.stamp(record, table))
+        return records
+
+    def new_record(self, code: str | None, name: str) -> Record:
+        raise NotImplementedError
+
+    def field_map(self, columns: list[Column]) -> dict[str, Column]:
+        raise NotImplementedError
+
+    def fill(
+        self, record: Record, table: Table, row: list[Cell], fields: dict[str, Column], columns: list[Column],
+        ctx: BuildContext,
+    ) -> None:
+        used = set()
+        for field_name, column in fields.items():
+            value, source = ctx.money(table, table.cell(row, column))
+            setattr(record, field_name, value)
+            used.add(column.index)
+            if source:
+                record.values[field_name] = source
+        for column in columns:
+            if column.index in used or not column.label:
+                continue
+            value, source = ctx.money(table, table.cell(row, column))
+            record.other[column.label] = value
+            if source:
+                record.values[column.label] = source
+
+
+def _first(columns: list[Column], predicate) -> Column | None:
+    return next((column for column in columns if predicate(column)), None)
+
+
+def function_fields(columns: list[Column]) -> dict[str, Column]:
+    fields: dict[str, Column] = {}
+    total = _first(
+        columns,
+        lambda c: c.leaf_has("合计", "总计", "金额", "预算数", "决算数") and not c.has("基本支出", "项目支出", "本年收入"),
+    )
+    if total is None and columns:
+        total = columns[0]
+    if total is not None:
+        fields["total"] = total
+    basic = _first(columns, lambda c: c.has("基本支出") and (c.leaf_has("基本支出", "小计", "合计") or c.name == "基本支出"))
+    if basic is not None and basic is not total:
+        fields["basic"] = basic
+    personnel = _first(columns, lambda c: c.leaf_has("人员"))
+    if personnel is not None:
+        fields["personnel"] = personnel
+    public = _first(columns, lambda c: c.leaf_has("公用"))
+    if public is not None:
+        fields["public"] = public
+    project = _first(columns, lambda c: c.leaf_has("项目支出") or (c.has("项目支出") and c.leaf_has("小计", "合计")))
+    if project is not None:
+        fields["project"] = project
+    return fields
+
+
+@register
+class FunctionLineRecognizer(_CodedLineRecognizer):
+    table_kind = "支出总表"
+    kinds = ("支出总表", "一般公共预算支出表", "政府性基金支出表", "国有资本经营支出表", "收入总表")
+
+    def _header_fits(self, table: Table) -> bool:
+        return table.find("基本支出", "项目支出") is not None and table.find("人员经费", "工资福利") is None
+
+    def build(self, table: Table, ctx: BuildContext) -> list[Record]:
+        kind = title_kind(table.title) or "支出总表"
+        records = super().build(table, ctx)
+        for record in records:
+            record.table_kind = kind
+        return records
+
+    def new_record(self, code: str | None, name: str) -> Record:
+        return FunctionLine(code=code, name=name, level=level_of(code), parent_code=_parent(code), provenance=_EMPTY)
+
+    def field_map(self, columns: list[Column]) -> dict[str, Column]:
+        return function_fields(columns)
+
+
+@register
+class EconLineRecognizer(_CodedLineRecognizer):
+    table_kind = "基本支出表"
+    kinds = ("基本支出表",)
+    econ = True
+
+    def _header_fits(self, table: Table) -> bool:
+        code_col = self._code_column(table)
+        return any((code_of(table.text(row, code_col)) or "").startswith("30") for row in table.rows)
+
+    def new_record(self, code: str | None, name: str) -> Record:
+        return EconLine(code=code, name=name, level=level_of(code, econ=True), parent_code=_parent(code), provenance=_EMPTY)
+
+    def field_map(self, columns: list[Column]) -> dict[str, Column]:
+        fields: dict[str, Column] = {}
+        total = _first(columns, lambda c: c.leaf_has("合计", "总计", "金额", "预算数", "决算数", "小计"))
+        total = total or (columns[0] if columns else None)
+        if total is not None:
+            fields["total"] = total
+        personnel = _first(columns, lambda c: c.leaf_has("人员"))
+        if personnel is not None:
+            fields["personnel"] = personnel
+        public = _first(columns, lambda c: c.leaf_has("公用"))
+        if public is not None:
+            fields["public"] = public
+        return fields
+
+
+def _parent(code: str | None) -> str | None:
+    return code[:-2] if code and len(code) > 3 else None
+
+
+_EMPTY = Provenance(source="")  # placeholder, replaced by the row's provenance in build()

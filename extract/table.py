@@ -1,0 +1,220 @@
+"""From a raw grid to a table with named columns: meta rows, multi-row headers, column-number rows, ragged rows."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from yusuan.model import Cell, Grid
+
+from .numbers import is_number_cell, stated_unit
+
+_META_CELL = re.compile(r"^(单位|金额单位|预算年度|截止时间|填报单位|编制单位|部门[:：]|单位名称[:：])|^\d{3,}(?![\d年])[\u4e00-\u9fff]")
+_COLUMN_NUMBER_LABELS = {"", "栏次", "**", "*", "序号", "行次", "栏"}
+
+
+@dataclass
+class Column:
+    index: int
+    path: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.path[-1] if self.path else ""
+
+    @property
+    def label(self) -> str:
+        return "/".join(self.path)
+
+    def has(self, *keywords: str) -> bool:
+        return any(keyword in part for part in self.path for keyword in keywords)
+
+    def leaf_has(self, *keywords: str) -> bool:
+        return any(keyword in self.name for keyword in keywords)
+
+
+@dataclass
+class Table:
+    grid: Grid
+    title: str
+    unit: str | None
+    columns: list[Column]
+    header_rows: list[list[Cell]]
+    rows: list[list[Cell]]
+    meta: list[str] = field(default_factory=list)
+    continued_from: list[Grid] = field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return len(self.columns)
+
+    @property
+    def header_text(self) -> str:
+        return " ".join(column.label for column in self.columns)
+
+    @property
+    def context_text(self) -> str:
+        return " ".join([self.title, *self.meta, *(note.text for note in self.grid.note)])
+
+    def find(self, *keywords: str, leaf: bool = False, exclude: tuple[str, ...] = ()) -> Column | None:
+        for column in self.columns:
+            matched = column.leaf_has(*keywords) if leaf else column.has(*keywords)
+            if matched and not column.has(*exclude):
+                return column
+        return None
+
+    def cell(self, row: list[Cell], column: Column | None) -> Cell | None:
+        if column is None or column.index >= len(row):
+            return None
+        return row[column.index]
+
+    def text(self, row: list[Cell], column: Column | None) -> str:
+        cell = self.cell(row, column)
+        return cell.text if cell else ""
+
+
+def is_column_number_row(row: list[Cell]) -> bool:
+    """'栏次 1 2 3 …' or '** ** 1 2 …' rows that number the columns."""
+    texts = [cell.text for cell in row]
+    if not any(texts):
+        return False
+    numbers = []
+    for text in texts:
+        if text in _COLUMN_NUMBER_LABELS:
+            continue
+        if not text.isdigit():
+            return False
+        numbers.append(int(text))
+    return bool(numbers) and numbers == list(range(numbers[0], numbers[0] + len(numbers))) and numbers[0] <= 1
+
+
+def _is_meta_row(row: list[Cell]) -> bool:
+    texts = [cell.text for cell in row if cell.text]
+    return bool(texts) and all(_META_CELL.search(text) for text in texts)
+
+
+def _is_data_row(row: list[Cell]) -> bool:
+    return any(is_number_cell(cell.text) for cell in row) and not is_column_number_row(row)
+
+
+def _trimmed_width(row: list[Cell]) -> int:
+    width = len(row)
+    while width and not row[width - 1].text:
+        width -= 1
+    return width
+
+
+def prepare(grid: Grid, max_header_rows: int = 4) -> Table:
+    rows = [row for row in grid.rows if any(cell.text for cell in row)]
+    meta: list[str] = [line.text for line in grid.context]
+    while rows and _is_meta_row(rows[0]):
+        meta.extend(cell.text for cell in rows[0] if cell.text)
+        rows = rows[1:]
+
+    header: list[list[Cell]] = []
+    body_start = 0
+    for index, row in enumerate(rows):
+        if _is_data_row(row) or index >= max_header_rows:
+            body_start = index
+            break
+        if not is_column_number_row(row):
+            header.append(row)
+        body_start = index + 1
+    body = [row for row in rows[body_start:] if not is_column_number_row(row)]
+
+    width = max([len(row) for row in body + header] or [0])
+    body = _merge_ragged_rows(body, width, grid.source_layout)
+    columns = compose_columns(header, width)
+    body = [_pad(row, width) for row in body]
+    unit = None
+    for text in [grid.title, *meta, *(cell.text for row in header for cell in row)]:
+        unit = unit or stated_unit(text)
+    return Table(grid=grid, title=grid.title, unit=unit, columns=columns, header_rows=header, rows=body, meta=meta)
+
+
+def _pad(row: list[Cell], width: int) -> list[Cell]:
+    if len(row) >= width:
+        return row
+    template = row[-1] if row else Cell(text="", raw="")
+    filler = [
+        Cell(text="", raw="", line=template.line, page=template.page, row=template.row, col=len(row) + i)
+        for i in range(width - len(row))
+    ]
+    return row + filler
+
+
+def _merge_ragged_rows(rows: list[list[Cell]], width: int, layout: str) -> list[list[Cell]]:
+    """Cell-per-line conversions sometimes break one row in two (a blank line inside a cell)."""
+    if layout != "cell-per-line" or not rows:
+        return rows
+    common = Counter(len(row) for row in rows).most_common(1)[0][0]
+    merged: list[list[Cell]] = []
+    index = 0
+    while index < len(rows):
+        row = rows[index]
+        if len(row) < common and index + 1 < len(rows) and len(row) + len(rows[index + 1]) == common:
+            merged.append(row + rows[index + 1])
+            index += 2
+            continue
+        merged.append(row)
+        index += 1
+    return merged
+
+
+def compose_columns(header: list[list[Cell]], width: int) -> list[Column]:
+    """Column paths from stacked header rows.
+
+    A header row as wide as the table is positional: an empty cell under a label continues that label's span.
+    A narrower row (cell-per-line conversions drop the empty span cells) is assigned in order: each empty leaf
+    takes one label, each run of non-empty leaves shares one label.
+    """
+    paths: list[list[str]] = [[] for _ in range(width)]
+    if not header:
+        return [Column(i, ()) for i in range(width)]
+    leaf = [cell.text for cell in header[-1]] + [""] * max(0, width - len(header[-1]))
+    leaf = leaf[:width] if width else leaf
+    for row in header[:-1]:
+        labels = [cell.text for cell in row]
+        if len(row) >= width:
+            current = ""
+            for i in range(width):
+                text = labels[i]
+                if text:
+                    current = text
+                elif not leaf[i]:
+                    current = ""
+                if current:
+                    paths[i].append(current)
+            continue
+        units = _leaf_units(leaf)
+        if len(units) == len(labels):
+            for unit, label in zip(units, labels, strict=True):
+                for i in unit:
+                    if label:
+                        paths[i].append(label)
+    columns = []
+    for i in range(width):
+        path = paths[i] + ([leaf[i]] if leaf[i] else [])
+        deduped: list[str] = []
+        for part in path:
+            if not deduped or deduped[-1] != part:
+                deduped.append(part)
+        columns.append(Column(i, tuple(deduped)))
+    return columns
+
+
+def _leaf_units(leaf: list[str]) -> list[list[int]]:
+    units: list[list[int]] = []
+    run: list[int] = []
+    for i, text in enumerate(leaf):
+        if text:
+            run.append(i)
+            continue
+        if run:
+            units.append(run)
+            run = []
+        units.append([i])
+    if run:
+        units.append(run)
+    return units
