@@ -1,0 +1,172 @@
+"""FastAPI service: health, uploads with background extraction, records, ask, search and the web page at /."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+
+from yusuan.config import db_path
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+RECORD_KINDS = ("budget_total", "function_line", "econ_line", "sangong", "project", "indicator", "fact")
+STATIC = Path(__file__).parent / "static"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        self.status, self.message = status, message
+
+
+def create_app(data_dir: str | Path | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
+    from yusuan.store import Store
+
+    directory = Path(data_dir) if data_dir else None
+    database = db_path(directory)
+    with Store(database):  # make sure the schema exists before the first read-only request
+        pass
+    write_lock = threading.Lock()
+    jobs: dict[str, dict[str, Any]] = {}
+    app = FastAPI(title="yusuan", description="Chinese budget disclosures → typed records: records, QA and search.",
+                  version="0.1.0")
+
+    def connect() -> duckdb.DuckDBPyConnection:
+        # short-lived connection per request, same configuration as the writer so both can coexist in-process
+        return duckdb.connect(str(database))
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        msg = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in exc.errors())
+        return JSONResponse({"error": msg}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": f"internal error: {type(exc).__name__}"}, status_code=500)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    def _extract(job_id: str, path: Path, original_name: str) -> None:
+        from yusuan.extract.batch import extract_one
+
+        jobs[job_id]["status"] = "running"
+        try:
+            extraction, outcome = extract_one(str(path), timeout=None)
+            if extraction is None:
+                jobs[job_id].update(status="failed", error=f"{outcome.stage}: {outcome.reason}")
+                return
+            with write_lock, Store(database) as store:
+                store.replace(extraction)
+            doc = extraction.document
+            jobs[job_id].update(status="done", doc_id=doc.doc_id, department=doc.department, year=doc.year,
+                                records=len(extraction.records))
+        except Exception as exc:  # the job reports, the server lives on
+            jobs[job_id].update(status="failed", error=f"{type(exc).__name__}: {exc}")
+
+    @app.post("/documents", status_code=202)
+    async def upload(request: Request, file: UploadFile = File(...)) -> JSONResponse:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > max_upload_bytes + 1024 * 1024:
+            raise ApiError(413, f"file too large (limit {max_upload_bytes // (1024 * 1024)} MB)")
+        name = Path(file.filename or "upload.bin").name
+        updir = Path(tempfile.mkdtemp(prefix="yusuan-upload-", dir=str(database.parent)))
+        target = updir / name
+        size = 0
+        with target.open("wb") as out:
+            while chunk := await file.read(1024 * 1024):
+                size += len(chunk)
+                if size > max_upload_bytes:
+                    out.close()
+                    shutil.rmtree(updir, ignore_errors=True)
+                    raise ApiError(413, f"file too large (limit {max_upload_bytes // (1024 * 1024)} MB)")
+                out.write(chunk)
+        if size == 0:
+            shutil.rmtree(updir, ignore_errors=True)
+            raise ApiError(400, "empty file")
+        job_id = uuid.uuid4().hex[:12]
+        jobs[job_id] = {"job_id": job_id, "status": "queued", "filename": name, "bytes": size}
+        threading.Thread(target=_extract, args=(job_id, target, name), daemon=True).start()
+        return JSONResponse({**jobs[job_id], "status_url": f"/documents/{job_id}"}, status_code=202)
+
+    @app.get("/documents/{job_id}")
+    def job_status(job_id: str) -> dict[str, Any]:
+        if job_id not in jobs:
+            raise ApiError(404, f"unknown job {job_id}")
+        return jobs[job_id]
+
+    @app.get("/documents")
+    def documents(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+        con = connect()
+        try:
+            cur = con.execute("SELECT doc_id, source, department, region, level, year, doc_kind, unit_original, layout, "
+                              "pages FROM documents ORDER BY source LIMIT ? OFFSET ?", [limit, offset])
+            cols = [c[0] for c in cur.description]
+            rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+            total = con.execute("SELECT count(*) FROM documents").fetchone()[0]
+        finally:
+            con.close()
+        return {"total": total, "limit": limit, "offset": offset, "documents": rows}
+
+    @app.get("/records/{kind}")
+    def records(kind: str, doc_id: str | None = None, department: str | None = None, year: int | None = None,
+                table_kind: str | None = None, limit: int = Query(100, ge=1, le=1000),
+                offset: int = Query(0, ge=0)) -> dict[str, Any]:
+        if kind not in RECORD_KINDS:
+            raise ApiError(404, f"unknown record kind {kind!r}; one of {', '.join(RECORD_KINDS)}")
+        where = ("(?::VARCHAR IS NULL OR t.doc_id = ?) AND (?::VARCHAR IS NULL OR d.department = ?) "
+                 "AND (?::BIGINT IS NULL OR d.year = ?) AND (?::VARCHAR IS NULL OR t.table_kind = ?)")
+        params = [doc_id, doc_id, department, department, year, year, table_kind, table_kind]
+        con = connect()
+        try:
+            total = con.execute(f"SELECT count(*) FROM {kind} t JOIN documents d USING (doc_id) WHERE {where}",
+                                params).fetchone()[0]
+            cur = con.execute(f"SELECT t.* FROM {kind} t JOIN documents d USING (doc_id) WHERE {where} "
+                              "ORDER BY t.doc_id, t.line, t.record_id LIMIT ? OFFSET ?", [*params, limit, offset])
+            cols = [c[0] for c in cur.description]
+            rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        finally:
+            con.close()
+        return {"kind": kind, "total": total, "limit": limit, "offset": offset, "records": rows}
+
+    @app.get("/ask")
+    def ask(q: str = Query(..., min_length=1, max_length=500)) -> dict[str, Any]:
+        from yusuan.qa.engine import Engine
+
+        con = connect()
+        try:
+            answer = Engine(con, directory).ask(q)
+        finally:
+            con.close()
+        return answer.model_dump(mode="json")
+
+    @app.get("/search")
+    def search(q: str = Query(..., min_length=1, max_length=500), k: int = Query(10, ge=1, le=50)) -> dict[str, Any]:
+        from yusuan.qa.engine import search_passages
+
+        results, error = search_passages(q, directory, k=k)
+        if error:
+            raise ApiError(503, f"search index unavailable: {error}")
+        return {"query": q, "results": results}
+
+    return app

@@ -1,0 +1,107 @@
+"""On-demand benchmark (not a test): /ask latency p50/p95 with 1 and 16 concurrent clients over the corpus replicated
+to N documents, against uvicorn on 127.0.0.1 in a subprocess; ratios vs /health measured in the same run.
+
+    .venv/bin/python bench/bench_api.py [--docs 10000] [--requests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+KINDS = ("budget_total", "function_line", "econ_line", "sangong", "project", "indicator", "fact")
+QUESTIONS = ["哪个部门三公经费最高", "绍兴市委组织部2022年三公经费比上年增加多少", "项目支出最高的前三个部门",
+             "三公经费一共多少", "满意度指标≥95%的项目有哪些"]
+
+
+def build(data: Path, docs: int) -> None:
+    from yusuan.extract.batch import run_batch
+    from yusuan.store import Store
+
+    from yusuan.config import db_path
+
+    with Store(db_path(data)) as store:
+        run_batch(sorted((ROOT / "corpus").glob("*.txt")), store)
+    con = duckdb.connect(str(db_path(data)))
+    base = con.execute("SELECT count(*) FROM documents").fetchone()[0]
+    copies = max(0, docs // base - 1)
+    con.execute("CREATE TEMP TABLE n AS SELECT range AS i FROM range(1, ?)", [copies + 1])
+    con.execute("CREATE TEMP TABLE d0 AS SELECT * FROM documents")
+    con.execute("INSERT INTO documents SELECT d0.* REPLACE (doc_id || '-' || n.i AS doc_id, source || '#' || n.i AS source, "
+                "department || n.i AS department) FROM d0, n")
+    for kind in KINDS:
+        con.execute(f"CREATE TEMP TABLE k0 AS SELECT * FROM {kind}")
+        con.execute(f"INSERT INTO {kind} SELECT k0.* REPLACE (doc_id || '-' || n.i AS doc_id, record_id || '-' || n.i AS record_id) "
+                    "FROM k0, n")
+        con.execute("DROP TABLE k0")
+    print("documents:", con.execute("SELECT count(*) FROM documents").fetchone()[0])
+    con.close()
+
+
+def measure(url: str, paths: list[str], clients: int) -> tuple[list[float], int]:
+    errors = 0
+    times: list[float] = []
+
+    def one(path: str) -> None:
+        nonlocal errors
+        with httpx.Client(timeout=60) as c:
+            t0 = time.perf_counter()
+            r = c.get(url + path)
+            times.append(time.perf_counter() - t0)
+            if r.status_code != 200:
+                errors += 1
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, paths))
+    return times, errors
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p * len(values)))] * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=10000)
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--port", type=int, default=8765)
+    args = ap.parse_args()
+    data = Path(tempfile.mkdtemp(prefix="yusuan-bench-"))
+    build(data, args.docs)
+    code = f"import uvicorn; from yusuan.api.app import create_app; uvicorn.run(create_app({str(data)!r}), host='127.0.0.1', " \
+           f"port={args.port}, log_level='warning')"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    url = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        from urllib.parse import quote
+
+        ask_paths = [f"/ask?q={quote(QUESTIONS[i % len(QUESTIONS)])}" for i in range(args.requests)]
+        for clients in (1, 16):
+            h, he = measure(url, ["/health"] * args.requests, clients)
+            a, ae = measure(url, ask_paths, clients)
+            print(f"clients={clients:2d} /health p50 {pct(h, .5):.1f} ms p95 {pct(h, .95):.1f} ms | /ask p50 {pct(a, .5):.1f} ms "
+                  f"p95 {pct(a, .95):.1f} ms | ratio p50 {pct(a, .5) / pct(h, .5):.1f}x p95 {pct(a, .95) / pct(h, .95):.1f}x "
+                  f"| errors {he + ae}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

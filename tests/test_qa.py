@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import duckdb
+import pytest
+from qa_store import build_store
+from yusuan.qa.engine import Engine, ask
+from yusuan.qa.plan import QueryPlan, department_aliases, parse_question, resolve_departments
+
+from yusuan.config import db_path
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return build_store(tmp_path_factory.mktemp("qa-store"))
+
+
+def test_headline_superlative(data):
+    a = ask("哪个部门三公经费最高", data)
+    assert a.plan.intent == "superlative" and a.plan.metric == "sangong_total"
+    assert "中共绍兴市委组织部" in a.answer and "22.50万元" in a.answer
+    assert a.value == pytest.approx(22.5) and a.unit == "万元"
+    ev = a.evidence[0]
+    assert ev.source.endswith("000_acf85bf0026b4684.txt") and ev.line and ev.raw == "22.50"
+    missing = {row["department"] for row in a.not_covered}
+    assert {"中共衡东县委组织部", "中共江苏省委组织部"} <= missing
+    assert "没有" in a.answer and "不计为0" in a.answer
+
+
+def test_lookup_alias_and_units(data):
+    a = ask("山海关区委组织部2023年公务接待费是多少元", data)
+    assert a.plan.intent == "lookup" and a.plan.departments == ["中共秦皇岛市山海关区委组织部"]
+    assert a.unit == "元" and a.value == pytest.approx(3000)
+    a = ask("中共绍兴市委组织部22年项目支出是多少", data)
+    assert a.value == pytest.approx(3599.92) and a.plan.year == 2022
+
+
+def test_aliases():
+    assert {"市委组织部", "绍兴市委组织部"} <= department_aliases("中共绍兴市委组织部")
+    assert "省检察院" in department_aliases("江苏省人民检察院")
+    groups, _ = resolve_departments("省检察院今年的三公经费", ["江苏省人民检察院", "中共绍兴市委组织部"])
+    assert groups == [["江苏省人民检察院"]]
+
+
+def test_topk(data):
+    a = ask("项目支出最高的前三个部门", data)
+    assert a.plan.intent == "superlative" and a.plan.k == 3
+    assert [r["value"] for r in a.rows] == pytest.approx([3599.92, 442.65])
+
+
+def test_compare(data):
+    a = ask("山海关区委组织部和绍兴市委组织部三公经费谁高", data)
+    assert a.plan.intent == "compare"
+    assert a.value == pytest.approx(11.2)
+    assert a.answer.startswith("中共绍兴市委组织部")
+
+
+def test_sum_and_count(data):
+    a = ask("三公经费一共多少", data)
+    assert a.plan.intent == "sum" and a.value == pytest.approx(33.8)
+    a = ask("有多少个部门有三公经费", data)
+    assert a.plan.intent == "count" and a.value == 2
+
+
+def test_change_from_facts(data):
+    a = ask("绍兴市委组织部2022年三公经费比上年增加多少", data)
+    assert a.plan.intent == "change" and a.value == pytest.approx(0.58)
+    assert "2.6%" in a.answer and a.evidence[0].line == 164
+
+
+def test_share(data):
+    a = ask("绍兴市委组织部三公经费占支出总计的比例", data)
+    assert a.plan.intent == "share" and a.value == pytest.approx(0.43)
+
+
+def test_indicator_filter(data):
+    a = ask("满意度指标≥95%的项目有哪些", data)
+    assert a.plan.intent == "indicator_filter" and a.plan.threshold == 95
+    assert all(r["value_num"] >= 95 and "满意" in r["level3"] and r["operator"] in ("≥", "=") for r in a.rows)
+    projects = {r["project"] for r in a.rows}
+    assert "干部教育经费" in projects and "全县组织工作及组工干部培训经费等" in projects
+    assert "部机关业务费" not in projects  # ≥90 only
+
+
+def test_unknown_metric(data):
+    a = ask("市委组织部的招待所面积是多少", data)
+    assert a.plan.intent == "unknown" and "没能识别" in a.answer and a.value is None
+
+
+def test_ambiguity_two_years(data):
+    a = ask("市委组织部有多少个项目", data)
+    assert "2份文档" in a.answer and "2022年" in a.answer and "2019年" in a.answer
+    a = ask("市委组织部三公经费是多少", data)
+    assert a.value == pytest.approx(22.5)
+    assert any(row["year"] == 2019 for row in a.not_covered) and "2019年" in a.answer
+
+
+def test_today_is_latest_year():
+    plan = parse_question("今年三公经费最高的部门", ["甲部门"], [], [2019, 2024])
+    assert plan.year == 2024 and plan.intent == "superlative"
+
+
+def test_plan_params_never_sql(data):
+    # a hostile department-ish string is just a parameter: no error, no rows
+    a = ask("'; DROP TABLE sangong; --部的三公经费", data)
+    assert a is not None
+    con = duckdb.connect(str(db_path(data)), read_only=True)
+    assert con.execute("SELECT count(*) FROM sangong").fetchone()[0] > 0
+    con.close()
+
+
+class _FakeLLM(BaseHTTPRequestHandler):
+    def do_POST(self):
+        length = int(self.headers.get("content-length", 0))
+        body = json.loads(self.rfile.read(length))
+        assert body["messages"][0]["role"] == "system"
+        plan = {"intent": "lookup", "metric": "sangong_reception", "departments": ["中共秦皇岛市山海关区委组织部"]}
+        payload = json.dumps({"choices": [{"message": {"content": "```json\n" + json.dumps(plan) + "\n```"}}]}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_llm_assist_with_fake_server(data, monkeypatch):
+    server = HTTPServer(("127.0.0.1", 0), _FakeLLM)
+    server.timeout = 5
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("YUSUAN_LLM_BASE_URL", f"http://127.0.0.1:{server.server_port}/v1")
+        monkeypatch.setenv("YUSUAN_LLM_MODEL", "fake")
+        a = ask("山海关那边招待客人花了多少钱", data)
+        assert a.plan.source == "llm" and a.value == pytest.approx(0.3)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_llm_invalid_plan_is_rejected(data):
+    con = duckdb.connect(str(db_path(data)), read_only=True)
+    try:
+        with pytest.raises(ValueError):
+            QueryPlan.model_validate({"intent": "drop_tables"})
+        a = Engine(con, data).run("x", QueryPlan(intent="lookup", metric="nonexistent"))
+        assert "没能识别" in a.answer
+    finally:
+        con.close()
+
+
+def test_qa_eval_runs(data):
+    from pathlib import Path
+
+    from yusuan.qa.evaluate import run_qa_eval
+
+    path = Path(__file__).resolve().parents[1] / "eval" / "qa_questions.jsonl"
+    report = run_qa_eval(path, data)
+    assert report["n"] >= 30
+    assert report["accuracy"] >= 0.8
