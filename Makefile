@@ -19,7 +19,7 @@ install-dev: $(BIN)/python
 
 demo: install
 	rm -rf $(DATA)
-	$(BIN)/yusuan extract corpus --data $(DATA)
+	$(BIN)/yusuan extract corpus/*.txt --data $(DATA)
 	$(BIN)/yusuan docs --data $(DATA)
 
 test: install-dev
