@@ -14,8 +14,9 @@ install: $(BIN)/python
 	$(BIN)/pip install -q -e .
 
 # torch is pinned (CPU wheel) inside the `st` extra so pip never pulls CUDA packages.
+# CI installs every optional backend so none of their tests is skipped.
 install-dev: $(BIN)/python
-	$(BIN)/pip install -q -e ".[dev,st]"
+	$(BIN)/pip install -q -e ".[dev,st,ocr,eval]"
 
 demo: install
 	rm -rf $(DATA)

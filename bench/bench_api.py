@@ -24,10 +24,9 @@ QUESTIONS = ["哪个部门三公经费最高", "绍兴市委组织部2022年三�
 
 
 def build(data: Path, docs: int) -> None:
+    from yusuan.config import db_path
     from yusuan.extract.batch import run_batch
     from yusuan.store import Store
-
-    from yusuan.config import db_path
 
     with Store(db_path(data)) as store:
         run_batch(sorted((ROOT / "corpus").glob("*.txt")), store)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from yusuan.ingest import ingest_path
-
 from yusuan import __version__
+from yusuan.ingest import ingest_path
 from yusuan.model import DocumentMeta, Extraction, Inference, IngestedDocument, Record
 
 from .checks import run_checks

@@ -15,11 +15,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from yusuan.ingest import IngestError
-from yusuan.store import Store
-
 from yusuan import __version__
+from yusuan.ingest import IngestError
 from yusuan.model import Extraction
+from yusuan.store import Store
 
 SUFFIXES = {".pdf", ".xlsx", ".xlsm", ".xls", ".docx", ".html", ".htm", ".txt", ".md"}
 

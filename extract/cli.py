@@ -10,10 +10,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from yusuan.store import Store, export
 
 from yusuan.config import data_dir as resolve_data_dir
 from yusuan.config import db_path
+from yusuan.store import Store, export
 
 from .batch import BatchResult, FileOutcome, collect_files, run_batch, write_error_report
 

@@ -1,16 +1,26 @@
-"""Ingest: bytes → positioned lines, paragraphs and table grids (:class:`yusuan.model.IngestedDocument`)."""
+"""Ingest: bytes → positioned lines, paragraphs and table grids (:class:`yusuan.model.IngestedDocument`).
+
+Readers are chosen by file suffix and then check the content (a ``.pdf`` must start with ``%PDF-``, an
+``.xlsx`` must be a zip workbook or another real workbook, …); anything unreadable raises
+:class:`IngestError` naming the file, the stage and the reason.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 from yusuan.model import IngestedDocument
 
 from .errors import IngestError
+from .office import ingest_docx, ingest_html, ingest_spreadsheet
+from .pdf import ingest_pdf
 from .text import ingest_text
 
 TEXT_SUFFIXES = {".txt", ".md", ".text", ".csv", ".tsv"}
+
+Reader = Callable[[str, bytes, str], IngestedDocument]
 
 
 def ingest_path(path: str | Path) -> IngestedDocument:
@@ -33,6 +43,17 @@ def ingest_path(path: str | Path) -> IngestedDocument:
     return reader(str(path), data, sha256)
 
 
-_READERS = {suffix: ingest_text for suffix in TEXT_SUFFIXES}
+_READERS: dict[str, Reader] = {suffix: ingest_text for suffix in TEXT_SUFFIXES}
+_READERS.update(
+    {
+        ".pdf": ingest_pdf,
+        ".xlsx": ingest_spreadsheet,
+        ".xlsm": ingest_spreadsheet,
+        ".xls": ingest_spreadsheet,
+        ".docx": ingest_docx,
+        ".html": ingest_html,
+        ".htm": ingest_html,
+    }
+)
 
 __all__ = ["IngestError", "ingest_path"]

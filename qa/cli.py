@@ -1,4 +1,4 @@
-"""`yusuan ask` and `yusuan qa-eval`."""
+"""`yusuan ask` (`yusuan eval qa` lives in the eval group)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ DataOption = typer.Option(None, "--data", help="data directory (default ./yusuan
 
 def register(app: typer.Typer) -> None:
     app.command("ask")(ask_command)
-    app.command("qa-eval")(qa_eval_command)
 
 
 def ask_command(

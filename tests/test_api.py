@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from qa_store import CORPUS, build_store
+
 from yusuan.api.app import create_app
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from conftest import CORPUS
+
 from yusuan.extract.batch import collect_files, run_batch, write_error_report
 from yusuan.store import Store
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import gold
+
 from yusuan.ingest.normalize import match_key
 
 

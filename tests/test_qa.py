@@ -7,10 +7,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import duckdb
 import pytest
 from qa_store import build_store
-from yusuan.qa.engine import Engine, ask
-from yusuan.qa.plan import QueryPlan, department_aliases, parse_question, resolve_departments
 
 from yusuan.config import db_path
+from yusuan.qa.engine import Engine, ask
+from yusuan.qa.plan import QueryPlan, department_aliases, parse_question, resolve_departments
 
 
 @pytest.fixture(scope="module")

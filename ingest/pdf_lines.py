@@ -1,0 +1,214 @@
+"""Positioned text lines from PDF characters (part of the PDF reader, see :mod:`yusuan.ingest.pdf`).
+
+pdfminer's ``top`` depends on the font's ascent, so characters are grouped into visual lines by vertical
+overlap; far-apart runs of one line are kept as segments (the columns of an unruled table, "部门：XX    单位：元").
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from .normalize import normalize_text
+
+Char = dict[str, Any]
+
+
+_CID = re.compile(r"\(cid:\d+\)")
+
+
+_NUMBER = re.compile(r"^[-−]?\(?[-−]?\d[\d,]*(\.\d+)?\)?%?$|^[-−]?\.\d+%?$")
+
+
+@dataclass
+class _Segment:
+    text: str
+    x0: float
+    x1: float
+
+
+@dataclass
+class _Line:
+    """One visual line of text on a page (before it becomes a TextLine or a table row)."""
+
+    raw: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    size: float
+    segments: list[_Segment]
+    bold: bool = False
+    cid: int = 0
+    page: int = 0
+    number: int = 0  # 1-based position of the line on its page, in reading order
+
+    @property
+    def text(self) -> str:
+        return normalize_text(_CID.sub("", self.raw))
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+    @property
+    def mid(self) -> float:
+        return (self.top + self.bottom) / 2
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        return (round(self.x0, 2), round(self.top, 2), round(self.x1, 2), round(self.bottom, 2))
+
+
+def _mid(char: Char) -> float:
+    return (char["top"] + char["bottom"]) / 2
+
+
+def _size(char: Char) -> float:
+    size = char.get("size") or (char["bottom"] - char["top"])
+    return max(float(size), 1.0)
+
+
+def _group_lines(chars: list[Char]) -> list[list[Char]]:
+    """Cluster characters into visual lines by vertical overlap.
+
+    pdfminer's ``top`` depends on the font's ascent, so Latin digits set in Times inside a FangSong sentence
+    sit a few points lower than the CJK around them although they share one baseline. A character joins a
+    line when its vertical middle falls inside the line's band and the line's middle inside the character's.
+    """
+    ordered = sorted((c for c in chars if c["text"].strip()), key=lambda c: (_mid(c), c["x0"]))
+    lines: list[dict[str, Any]] = []
+    for char in ordered:
+        mid = _mid(char)
+        best = None
+        for line in reversed(lines[-6:]):
+            overlaps = line["top"] - 0.5 <= mid <= line["bottom"] + 0.5 and char["top"] - 0.5 <= line["mid"] <= char["bottom"] + 0.5
+            if overlaps and (best is None or abs(line["mid"] - mid) < abs(best["mid"] - mid)):
+                best = line
+        if best is None:
+            lines.append({"top": char["top"], "bottom": char["bottom"], "mid": mid, "chars": [char]})
+        else:
+            best["chars"].append(char)
+    result = [sorted(line["chars"], key=lambda c: c["x0"]) for line in lines]
+    result.sort(key=lambda cs: (min(c["top"] for c in cs), cs[0]["x0"]))
+    return result
+
+
+def _split_same_row(chars: list[Char], gap_factor: float) -> list[list[Char]]:
+    """Split one visual line where the horizontal gap is wider than ``gap_factor`` × font size."""
+    runs: list[list[Char]] = []
+    for char in chars:
+        if runs:
+            prev = runs[-1][-1]
+            gap = char["x0"] - prev["x1"]
+            if gap <= gap_factor * min(_size(prev), _size(char)):
+                runs[-1].append(char)
+                continue
+        runs.append([char])
+    return runs
+
+
+def _chars_text(chars: list[Char]) -> str:
+    """Text of a run of characters on one line, with a space where the gap is wider than a quarter em."""
+    out: list[str] = []
+    prev: Char | None = None
+    for char in chars:
+        if prev is not None and char["x0"] - prev["x1"] > 0.25 * min(_size(prev), _size(char)):
+            out.append(" ")
+        out.append(char["text"])
+        prev = char
+    return "".join(out)
+
+
+def _make_line(chars: list[Char]) -> _Line:
+    segments = [_Segment(_chars_text(run), min(c["x0"] for c in run), max(c["x1"] for c in run)) for run in _split_same_row(chars, 1.5)]
+    sizes = [_size(c) for c in chars]
+    bold = sum(1 for c in chars if "bold" in str(c.get("fontname", "")).lower()) > len(chars) / 2
+    raw = "   ".join(segment.text for segment in segments) if len(segments) > 1 else segments[0].text
+    return _Line(
+        raw=raw,
+        x0=min(c["x0"] for c in chars),
+        top=min(c["top"] for c in chars),
+        x1=max(c["x1"] for c in chars),
+        bottom=max(c["bottom"] for c in chars),
+        size=statistics.median(sizes),
+        segments=segments,
+        bold=bold,
+        cid=sum(1 for c in chars if c["text"].startswith("(cid:")),
+    )
+
+
+def build_lines(chars: list[Char]) -> list[_Line]:
+    return [_make_line(group) for group in _group_lines(chars)]
+
+
+def _join_wrapped(parts: list[str]) -> str:
+    """Join the lines of a wrapped cell: no separator, except a space between two Latin words."""
+    out = ""
+    for part in parts:
+        part = part.strip()
+        if not part:
+            continue
+        if out and out[-1].isascii() and out[-1].isalpha() and part[0].isascii() and part[0].isalpha():
+            out += " "
+        out += part
+    return out
+
+
+def _is_number(text: str) -> bool:
+    return bool(_NUMBER.match(text.replace(" ", "")))
+
+
+def _merge_lines(upper: _Line, lower: _Line) -> _Line:
+    return _Line(
+        raw=upper.raw + lower.raw,
+        x0=min(upper.x0, lower.x0),
+        top=upper.top,
+        x1=max(upper.x1, lower.x1),
+        bottom=lower.bottom,
+        size=upper.size,
+        segments=[_Segment(upper.raw + lower.raw, min(upper.x0, lower.x0), max(upper.x1, lower.x1))],
+        bold=upper.bold,
+        page=upper.page,
+        number=upper.number,
+    )
+
+
+def _number_lines(lines: list[_Line], page: int) -> list[_Line]:
+    for index, line in enumerate(sorted(lines, key=lambda ln: (ln.top, ln.x0))):
+        line.page, line.number = page, index + 1
+    return lines
+
+
+def _parts(line: _Line) -> list[_Line]:
+    """Far-apart parts of one line ("编制部门：XX          单位：元") are separate statements. Parts of one
+    character (a letter-spaced heading "目   录") are not; a part ending in a colon keeps its value."""
+    segments = line.segments
+    if len(segments) < 2 or any(len(re.sub(r"\s", "", s.text)) < 2 for s in segments):
+        return [line]
+    groups: list[list[_Segment]] = []
+    for segment in segments:
+        if groups and groups[-1][-1].text.rstrip().endswith((":", "：")):
+            groups[-1].append(segment)
+        else:
+            groups.append([segment])
+    if len(groups) < 2:
+        return [line]
+    return [
+        _Line(
+            raw=" ".join(s.text for s in group),
+            x0=group[0].x0,
+            top=line.top,
+            x1=group[-1].x1,
+            bottom=line.bottom,
+            size=line.size,
+            segments=group,
+            bold=line.bold,
+            cid=line.cid,
+            page=line.page,
+            number=line.number,
+        )
+        for group in groups
+    ]

