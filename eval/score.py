@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .fixtures import Fixture
-from .kinds import DOCUMENT_FIELDS, KINDS, field_type, key_label, table_kind_of
+from .kinds import DOCUMENT_FIELDS, KINDS, MONEY_DICT_FIELDS, MONEY_FIELDS, field_type, key_label, table_kind_of
 from .match import DEFAULT_TOLERANCE, SKIP_FIELDS, match_kind, normalize_prediction, values_equal
 from .normalize import is_unit_error, key_text, text_equal, to_number
 
@@ -143,6 +143,17 @@ def _number_or_text(kind: str, name: str, value: Any, record: dict[str, Any]) ->
     if field_type(kind, name, record) in ("money", "number"):
         return to_number(value)
     return value
+
+
+def carries_no_amount(kind: str, record: dict[str, Any]) -> bool:
+    """A printed line whose every money cell is blank. Labellers may list such lines or leave them out, so an
+    unmatched one is neither a miss nor an extra (a matched one is scored as usual)."""
+    if not MONEY_FIELDS.get(kind):
+        return False
+    values = [record.get(name) for name in MONEY_FIELDS[kind]]
+    for name in MONEY_DICT_FIELDS.get(kind, ()):
+        values.extend((record.get(name) or {}).values())
+    return all(_blank(value) for value in values)
 
 
 def _blank(value: Any) -> bool:
@@ -331,6 +342,8 @@ def _score_kind(
                     }
                 )
     for record in result.missing:
+        if carries_no_amount(kind, record):
+            continue
         stat.fn += 1
         for name, gold_value in _labelled_fields(record):
             field_stat = FieldStat(labelled=1)
@@ -350,7 +363,11 @@ def _score_kind(
     scored_fields = {name for record in gold for name, _ in _labelled_fields(record)}
     for record in result.extra:
         table_kind = table_kind_of(kind, record)
-        if kind not in fixture.complete or (table_kind and table_kind not in scored_table_kinds):
+        if (
+            kind not in fixture.complete
+            or (table_kind and table_kind not in scored_table_kinds)
+            or carries_no_amount(kind, record)
+        ):
             stat.unscored_extra += 1
             continue
         stat.fp += 1

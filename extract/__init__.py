@@ -58,8 +58,8 @@ def extract_document(doc: IngestedDocument) -> Extraction:
 
 
 def merge_continuations(tables: list[Table]) -> list[Table]:
-    """A table repeated across pages is one table: same title and the same header rows repeated, or an untitled,
-    headerless piece as wide as the table before it. Rows a continuation piece mistook for header rows are kept."""
+    """A table repeated across pages is one table: the same header rows repeated (under the same title or none),
+    or an untitled, headerless piece as wide as the table before it. Rows a continuation piece mistook for header rows are kept."""
     merged: list[Table] = []
     for table in tables:
         previous = merged[-1] if merged else None
@@ -77,11 +77,12 @@ def _header_texts(rows) -> list[list[str]]:
 
 
 def _continuation_rows(previous: Table, table: Table):
-    if table.title and table.title == previous.title and previous.header_rows:
+    if (not table.title or table.title == previous.title) and previous.header_rows:
         count = len(previous.header_rows)
         if _header_texts(table.header_rows[:count]) == _header_texts(previous.header_rows):
             return table.header_rows[count:]
-        return None
+        if table.title:
+            return None
     if not table.title and not table.header_rows and table.rows and table.width == previous.width:
         return []
     return None

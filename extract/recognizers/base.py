@@ -109,9 +109,14 @@ def classify(table: Table) -> tuple[Recognizer | None, float]:
     return best, best_score
 
 
+def table_measure(table: Table) -> str:
+    """The measure of money columns whose header names none: a 决算 table reports 决算数."""
+    return "决算数" if "决算" in table.title else "预算数"
+
+
 def title_kind(title: str) -> str | None:
     """The table kind a title names; the order matters (specific before general)."""
-    t = title_key(title)
+    t = title_key(title).replace("收入支出", "收支")
     if not t:
         return None
     rules: list[tuple[str, bool]] = [
@@ -122,11 +127,13 @@ def title_kind(title: str) -> str | None:
         ("财政拨款收支总表", "财政拨款收支" in t),
         ("收支总表", "收支" in t and ("总表" in t or "决算表" in t or "预算表" in t)),
         ("收入总表", "收入" in t and ("总表" in t or "决算表" in t or "预算表" in t)),
+        ("财政拨款基本支出表", "基本支出" in t and "财政拨款" in t and "一般公共预算" not in t),
         ("基本支出表", "基本支出" in t),
         ("政府性基金支出表", "政府性基金" in t or "政府基金" in t),
         ("国有资本经营支出表", "国有资本经营" in t),
         ("项目支出表", "项目支出" in t and "绩效" not in t),
-        ("一般公共预算支出表", ("一般公共预算" in t or "财政拨款" in t) and "支出" in t),
+        ("一般公共预算支出表", "一般公共预算" in t and "支出" in t),
+        ("财政拨款支出表", "财政拨款" in t and "支出" in t),
         ("支出总表", "支出" in t and ("总表" in t or "决算表" in t or "预算表" in t)),
     ]
     for kind, matched in rules:

@@ -7,12 +7,27 @@ import re
 
 from yusuan.model import Cell, EconLine, FunctionLine, Provenance, Record
 
+from ..numbers import is_number_cell
 from ..table import Column, Table
-from .base import BuildContext, Recognizer, register, title_kind
+from .base import BuildContext, Recognizer, register, table_measure, title_kind
 
 _CODE = re.compile(r"^\d{3}(?:\d{2}){0,2}$")
 _TOTAL_NAMES = ("合计", "总计")
 MEASURES = ("决算数", "调整预算数", "年初预算数", "预算数")
+
+
+_SPLIT_CODE_PARTS = ("款", "项")
+
+
+def code_text(table: Table, row: list[Cell], code_cols: list[Column]) -> str:
+    """The printed code of a row, joined from split 类/款/项 cells; a part that repeats its prefix is kept whole."""
+    joined = ""
+    for column in code_cols:
+        part = table.text(row, column).replace(" ", "")
+        if not part:
+            break
+        joined = part if joined and part.startswith(joined) and len(part) > len(joined) else joined + part
+    return joined
 
 
 def code_of(text: str) -> str | None:
@@ -27,7 +42,8 @@ def level_of(code: str | None, econ: bool = False) -> str:
 
 
 def measure_groups(table: Table, columns: list[Column]) -> dict[str, list[Column]]:
-    """决算 tables print 预算数 and 决算数 side by side: group money columns by the measure in their header."""
+    """决算 tables print 预算数 and 决算数 side by side: group money columns by the measure in their header.
+    Columns that name no measure belong to every group, or to the table's own measure when there is one group."""
     groups: dict[str, list[Column]] = {}
     for column in columns:
         measure = next((m for m in MEASURES if column.has(m)), "")
@@ -36,6 +52,8 @@ def measure_groups(table: Table, columns: list[Column]) -> dict[str, list[Column
         shared = groups.pop("")
         for measure in groups:
             groups[measure] = shared + groups[measure]
+    if "" in groups:
+        groups[table_measure(table)] = groups.pop("")
     return groups
 
 
@@ -55,18 +73,28 @@ class _CodedLineRecognizer(Recognizer):
         return False
 
     def _has_code_rows(self, table: Table) -> bool:
-        code_col = self._code_column(table)
-        return code_col is not None and any(code_of(table.text(row, code_col)) for row in table.rows)
+        code_cols = self._code_columns(table)
+        return bool(code_cols) and any(code_of(code_text(table, row, code_cols)) for row in table.rows)
 
-    def _code_column(self, table: Table) -> Column | None:
-        return table.find("编码", "代码", leaf=True) or table.find("编码", "代码")
+    def _code_columns(self, table: Table) -> list[Column]:
+        """The code column, or the 类 | 款 | 项 columns a code is printed across ("204" | "06" | "01")."""
+        first = table.find("编码", "代码", leaf=True) or table.find("编码", "代码")
+        if first is None:
+            return []
+        columns = [first]
+        if first.name == "类":
+            for column in table.columns[first.index + 1 :]:
+                if column.name not in _SPLIT_CODE_PARTS:
+                    break
+                columns.append(column)
+        return columns
 
-    def _name_column(self, table: Table, code_col: Column | None) -> Column | None:
+    def _name_column(self, table: Table, code_cols: list[Column]) -> Column | None:
         name = table.find("名称", leaf=True)
-        if name is not None and (code_col is None or name.index != code_col.index):
+        if name is not None and name not in code_cols:
             return name
-        if code_col is not None and code_col.index + 1 < table.width:
-            return table.columns[code_col.index + 1]
+        if code_cols and code_cols[-1].index + 1 < table.width:
+            return table.columns[code_cols[-1].index + 1]
         return None
 
     def _money_columns(self, table: Table, after: int) -> list[Column]:
@@ -76,29 +104,34 @@ class _CodedLineRecognizer(Recognizer):
         ]
 
     def build(self, table: Table, ctx: BuildContext) -> list[Record]:
-        code_col = self._code_column(table)
-        name_col = self._name_column(table, code_col)
-        if name_col is None:
+        code_cols = self._code_columns(table)
+        name_col = self._name_column(table, code_cols)
+        if name_col is None and code_cols:
             return []
-        first_money = max(name_col.index, code_col.index if code_col else -1)
+        # With neither code nor name column the table prints only its totals (合计 | 基本支出 | 项目支出 …).
+        first_money = max([-1 if name_col is None else name_col.index, *(column.index for column in code_cols)])
         money_cols = self._money_columns(table, first_money)
+        kind = title_kind(table.title)
+        kind = kind if kind in self.kinds else self.table_kind
         records: list[Record] = []
         for measure, columns in measure_groups(table, money_cols).items():
             fields = self.field_map(columns)
             for row in table.rows:
-                code_text = table.text(row, code_col)
-                name = table.text(row, name_col)
-                code = code_of(code_text)
-                if code is None and code_text and not code_text.isdigit():
-                    name = name or code_text
+                if name_col is None and not any(is_number_cell(cell.text) for cell in row):
+                    continue
+                printed_code = code_text(table, row, code_cols)
+                name = table.text(row, name_col) if name_col else "合计"
+                code = code_of(printed_code)
+                if code is None and printed_code and not printed_code.isdigit():
+                    name = name or printed_code
                 if code is None and not any(total in name.replace(" ", "") for total in _TOTAL_NAMES):
                     continue
-                key_cell = table.cell(row, code_col) if code else table.cell(row, name_col)
+                key_cell = table.cell(row, code_cols[0]) if code else table.cell(row, name_col)
                 record = self.new_record(code, name.replace(" ", "") if code is None else name)
-                if measure:
-                    record.measure = measure
+                record.measure = measure
                 self.fill(record, table, row, fields, columns, ctx)
                 record.provenance = ctx.provenance(row, key_cell)
+                record.table_kind = kind
                 records.append(self.stamp(record, table))
         return records
 
@@ -160,17 +193,10 @@ def function_fields(columns: list[Column]) -> dict[str, Column]:
 @register
 class FunctionLineRecognizer(_CodedLineRecognizer):
     table_kind = "支出总表"
-    kinds = ("支出总表", "一般公共预算支出表", "政府性基金支出表", "国有资本经营支出表", "收入总表")
+    kinds = ("支出总表", "一般公共预算支出表", "财政拨款支出表", "政府性基金支出表", "国有资本经营支出表", "收入总表")
 
     def _header_fits(self, table: Table) -> bool:
         return table.find("基本支出", "项目支出") is not None and table.find("人员经费", "工资福利") is None
-
-    def build(self, table: Table, ctx: BuildContext) -> list[Record]:
-        kind = title_kind(table.title) or "支出总表"
-        records = super().build(table, ctx)
-        for record in records:
-            record.table_kind = kind
-        return records
 
     def new_record(self, code: str | None, name: str) -> Record:
         return FunctionLine(code=code, name=name, level=level_of(code), parent_code=_parent(code), provenance=_EMPTY)
@@ -182,12 +208,12 @@ class FunctionLineRecognizer(_CodedLineRecognizer):
 @register
 class EconLineRecognizer(_CodedLineRecognizer):
     table_kind = "基本支出表"
-    kinds = ("基本支出表",)
+    kinds = ("基本支出表", "财政拨款基本支出表")
     econ = True
 
     def _header_fits(self, table: Table) -> bool:
-        code_col = self._code_column(table)
-        return any((code_of(table.text(row, code_col)) or "").startswith("30") for row in table.rows)
+        code_cols = self._code_columns(table)
+        return any((code_of(code_text(table, row, code_cols)) or "").startswith("30") for row in table.rows)
 
     def new_record(self, code: str | None, name: str) -> Record:
         return EconLine(code=code, name=name, level=level_of(code, econ=True), parent_code=_parent(code), provenance=_EMPTY)

@@ -7,7 +7,7 @@ from yusuan.model import Provenance, Record, Sangong
 from ..numbers import is_number_cell
 from ..table import Column, Table
 from .base import BuildContext, Recognizer, register, strip_numbering, title_kind
-from .coded_lines import measure_groups
+from .coded_lines import MEASURES, measure_groups
 
 FIELDS = ("total", "overseas", "vehicle_total", "vehicle_purchase", "vehicle_operation", "reception")
 
@@ -54,34 +54,28 @@ class SangongRecognizer(Recognizer):
         return any("因公出国" in text for text in labels) and any("接待" in text for text in labels)
 
     def _build_column_oriented(self, table: Table, ctx: BuildContext) -> list[Record]:
-        fields: dict[str, Column] = {}
-        total_candidate: Column | None = None
-        for column in table.columns:
-            field = field_for(column.label, column.name)
-            if field and field not in fields:
-                fields[field] = column
-            if column.leaf_has("合计") and total_candidate is None and not column.has("车"):
-                total_candidate = column
-        excluded = table.find("会议", "培训", "机关运行")
-        if "total" not in fields and total_candidate is not None and (excluded is None or total_candidate.has("三公")):
-            fields["total"] = total_candidate
+        # 合计 includes 会议费/培训费 (Jiangsu) or 机关运行经费 when those columns are printed beside 三公.
+        total_is_mixed = table.find("会议", "培训", "机关运行") is not None
+        groups = {
+            measure: _fields(columns, total_is_mixed)
+            for measure, columns in measure_groups(table, table.columns).items()
+        }
+        mapped = {column.index for fields in groups.values() for column in fields.values()}
         name_col = table.find("单位", "项目", leaf=True) or next(
-            (c for c in table.columns if c.index not in {f.index for f in fields.values()}), None
+            (c for c in table.columns if c.index not in mapped and _is_text_column(table, c)), None
         )
         records: list[Record] = []
-        money_cols = [c for c in fields.values()]
-        for measure, columns in measure_groups(table, money_cols).items():
-            group_fields = {f: c for f, c in fields.items() if c in columns}
+        for measure, fields in groups.items():
+            if not fields:
+                continue
             for row in table.rows:
                 unit_name = table.text(row, name_col).replace(" ", "") if name_col else ""
-                if not any(table.text(row, column) for column in group_fields.values()) and not unit_name:
+                if not any(table.text(row, column) for column in fields.values()) and not unit_name:
                     continue
                 if not unit_name or unit_name in ("**",):
                     unit_name = "合计"
-                record = Sangong(unit_name=unit_name, provenance=ctx.provenance(row, table.cell(row, name_col)))
-                if measure:
-                    record.measure = measure
-                for field, column in group_fields.items():
+                record = Sangong(unit_name=unit_name, measure=measure, provenance=ctx.provenance(row, table.cell(row, name_col)))
+                for field, column in fields.items():
                     value, source = ctx.money(table, table.cell(row, column))
                     setattr(record, field, value)
                     if source:
@@ -122,3 +116,30 @@ class SangongRecognizer(Recognizer):
             return []
         record.provenance = ctx.provenance(first_row)
         return [self.stamp(record, table)]
+
+
+def _field_leaf(column: Column) -> str:
+    """The header part naming what a column holds: under 预算数/决算数 leaves that is the part above."""
+    if column.name in MEASURES and len(column.path) > 1:
+        return column.path[-2]
+    return column.name
+
+
+def _fields(columns: list[Column], total_is_mixed: bool) -> dict[str, Column]:
+    fields: dict[str, Column] = {}
+    total_candidate: Column | None = None
+    for column in columns:
+        leaf = _field_leaf(column)
+        field = field_for(column.label, leaf)
+        if field and field not in fields:
+            fields[field] = column
+        if "合计" in leaf and total_candidate is None and not column.has("车"):
+            total_candidate = column
+    if "total" not in fields and total_candidate is not None and (not total_is_mixed or total_candidate.has("三公")):
+        fields["total"] = total_candidate
+    return fields
+
+
+def _is_text_column(table: Table, column: Column) -> bool:
+    texts = [table.text(row, column) for row in table.rows if table.text(row, column)]
+    return bool(texts) and not any(is_number_cell(text) for text in texts)
