@@ -59,14 +59,13 @@ def extract_document(doc: IngestedDocument) -> Extraction:
 
 def merge_continuations(tables: list[Table]) -> list[Table]:
     """A table repeated across pages is one table: the same header rows repeated (under the same title or none),
-    or an untitled, headerless piece as wide as the table before it. Rows a continuation piece mistook for header rows are kept."""
+    or an untitled piece as wide as the table before it. Rows a continuation piece mistook for header rows are kept."""
     merged: list[Table] = []
     for table in tables:
         previous = merged[-1] if merged else None
         extra = _continuation_rows(previous, table) if previous is not None else None
         if extra is not None:
-            previous.rows.extend(extra + table.rows)
-            previous.continued_from.append(table.grid)
+            previous.continue_with(table.grid, extra + table.rows)
             continue
         merged.append(table)
     return merged
@@ -77,14 +76,15 @@ def _header_texts(rows) -> list[list[str]]:
 
 
 def _continuation_rows(previous: Table, table: Table):
-    if (not table.title or table.title == previous.title) and previous.header_rows:
+    if table.title and table.title != previous.title:
+        return None
+    if previous.header_rows:
         count = len(previous.header_rows)
         if _header_texts(table.header_rows[:count]) == _header_texts(previous.header_rows):
             return table.header_rows[count:]
-        if table.title:
-            return None
-    if not table.title and not table.header_rows and table.rows and table.width == previous.width:
-        return []
+    # An untitled piece as wide as the table before it goes on with it; rows it took for a header are data.
+    if not table.title and table.width == previous.printed_width and (table.rows or table.header_rows):
+        return table.header_rows
     return None
 
 

@@ -44,10 +44,20 @@ class Table:
     rows: list[list[Cell]]
     meta: list[str] = field(default_factory=list)
     continued_from: list[Grid] = field(default_factory=list)
+    folded: bool = False  # printed in two halves side by side, stacked into one column set
+
+    def continue_with(self, grid: Grid, rows: list[list[Cell]]) -> None:
+        """Rows of a continuation piece on a later page (folded like the first piece)."""
+        self.rows.extend(_fold_rows(rows, self.width) if self.folded else rows)
+        self.continued_from.append(grid)
 
     @property
     def width(self) -> int:
         return len(self.columns)
+
+    @property
+    def printed_width(self) -> int:
+        return self.width * 2 if self.folded else self.width
 
     @property
     def header_text(self) -> str:
@@ -89,6 +99,18 @@ def is_column_number_row(row: list[Cell]) -> bool:
     return bool(numbers) and numbers == list(range(numbers[0], numbers[0] + len(numbers))) and numbers[0] <= 1
 
 
+_CODE_PARTS = ("类", "款", "项")
+
+
+def _has_code_part_labels(row: list[Cell]) -> bool:
+    """Some 决算 forms print the 类 | 款 | 项 header cells in the 合计 row: 类 | 款 | 项 | 合计 | 2,940.05 …"""
+    return [cell.text for cell in row[:2]] == list(_CODE_PARTS[:2])
+
+
+def _code_part_labels(row: list[Cell]) -> list[Cell]:
+    return [cell if cell.text in _CODE_PARTS else Cell(text="", raw="", line=cell.line, page=cell.page) for cell in row]
+
+
 def _is_meta_row(row: list[Cell]) -> bool:
     texts = [cell.text for cell in row if cell.text]
     return bool(texts) and all(_META_CELL.search(text) for text in texts)
@@ -122,15 +144,37 @@ def prepare(grid: Grid, max_header_rows: int = 4) -> Table:
             header.append(row)
         body_start = index + 1
     body = [row for row in rows[body_start:] if not is_column_number_row(row)]
+    if body and _has_code_part_labels(body[0]):
+        header.append(_code_part_labels(body[0]))
+        body[0] = [Cell(text="", raw="", line=c.line, page=c.page, row=c.row, col=c.col) if c.text in _CODE_PARTS else c
+                   for c in body[0]]
 
     width = max([len(row) for row in body + header] or [0])
     body = _merge_ragged_rows(body, width, grid.source_layout)
     columns = compose_columns(header, width)
     body = [_pad(row, width) for row in body]
+    folded = _is_side_by_side(columns)
+    if folded:
+        columns, body = columns[: width // 2], _fold_rows(body, width // 2)
     unit = None
     for text in [grid.title, *meta, *(cell.text for row in header for cell in row)]:
         unit = unit or stated_unit(text)
-    return Table(grid=grid, title=grid.title, unit=unit, columns=columns, header_rows=header, rows=body, meta=meta)
+    return Table(
+        grid=grid, title=grid.title, unit=unit, columns=columns, header_rows=header, rows=body, meta=meta, folded=folded
+    )
+
+
+def _is_side_by_side(columns: list[Column]) -> bool:
+    """经济分类 tables printed in two halves (301/303 left, 302/310 right) under the same coded header twice."""
+    half = len(columns) // 2
+    if half < 2 or len(columns) != 2 * half:
+        return False
+    left, right = columns[:half], columns[half:]
+    return [c.path for c in left] == [c.path for c in right] and any(c.has("编码", "代码") for c in left)
+
+
+def _fold_rows(rows: list[list[Cell]], half: int) -> list[list[Cell]]:
+    return [row[:half] for row in rows] + [row[half:] for row in rows if any(cell.text for cell in row[half:])]
 
 
 def _pad(row: list[Cell], width: int) -> list[Cell]:
@@ -174,6 +218,7 @@ def compose_columns(header: list[list[Cell]], width: int) -> list[Column]:
         return [Column(i, ()) for i in range(width)]
     leaf = [cell.text for cell in header[-1]] + [""] * max(0, width - len(header[-1]))
     leaf = leaf[:width] if width else leaf
+    span_starts: set[int] = set()  # a label spans right only inside the span of the label above it
     for row in header[:-1]:
         labels = [cell.text for cell in row]
         if len(row) >= width:
@@ -182,10 +227,11 @@ def compose_columns(header: list[list[Cell]], width: int) -> list[Column]:
                 text = labels[i]
                 if text:
                     current = text
-                elif not leaf[i]:
+                elif not leaf[i] or i in span_starts:
                     current = ""
                 if current:
                     paths[i].append(current)
+            span_starts.update(i for i in range(width) if labels[i])
             continue
         units = _leaf_units(leaf)
         if len(units) == len(labels):

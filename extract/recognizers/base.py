@@ -127,6 +127,7 @@ def title_kind(title: str) -> str | None:
         ("财政拨款收支总表", "财政拨款收支" in t),
         ("收支总表", "收支" in t and ("总表" in t or "决算表" in t or "预算表" in t)),
         ("收入总表", "收入" in t and ("总表" in t or "决算表" in t or "预算表" in t)),
+        ("机关运行经费表", "机关运行经费" in t),
         ("财政拨款基本支出表", "基本支出" in t and "财政拨款" in t and "一般公共预算" not in t),
         ("基本支出表", "基本支出" in t),
         ("政府性基金支出表", "政府性基金" in t or "政府基金" in t),

@@ -208,7 +208,7 @@ class FunctionLineRecognizer(_CodedLineRecognizer):
 @register
 class EconLineRecognizer(_CodedLineRecognizer):
     table_kind = "基本支出表"
-    kinds = ("基本支出表", "财政拨款基本支出表")
+    kinds = ("基本支出表", "财政拨款基本支出表", "机关运行经费表")
     econ = True
 
     def _header_fits(self, table: Table) -> bool:

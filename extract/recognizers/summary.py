@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from yusuan.model import BudgetTotal, Provenance, Record
+from yusuan.model import BudgetTotal, Cell, Provenance, Record
 
 from ..numbers import is_number_cell
 from ..table import Column, Table
-from .base import BuildContext, Recognizer, register, strip_numbering, title_kind
+from .base import BuildContext, Recognizer, register, strip_numbering, table_measure, title_kind
+from .coded_lines import MEASURES
 
 # 政府收支分类 支出功能分类 类 names: right-side lines with these names are category totals.
 FUNCTION_CLASSES = (
@@ -21,14 +22,16 @@ USAGE_LINES = ("基本支出", "项目支出", "人员经费", "公用经费", "
                "单位预留机动经费", "经营支出")
 
 
-def canonical_total_name(name: str) -> str:
-    """收入合计 / 收入总计 / 当年收入小计 … → 收入总计 or 本年收入合计 (same for 支出)."""
+def canonical_total_name(name: str, side: str = "") -> str:
+    """收入合计 / 收入总计 / 当年收入小计 / a bare 总计 on one side … → 收入总计 or 本年收入合计 (same for 支出)."""
     compact = name.replace(" ", "")
-    for side in ("收入", "支出"):
-        if side in compact and any(word in compact for word in ("合计", "总计", "小计")) and len(compact) <= 8:
+    if side and compact in ("合计", "总计"):
+        return f"{side}总计"
+    for side_word in ("收入", "支出"):
+        if side_word in compact and any(word in compact for word in ("合计", "总计", "小计")) and len(compact) <= 8:
             if any(word in compact for word in ("本年", "当年", "小计")):
-                return f"本年{side}合计"
-            return f"{side}总计"
+                return f"本年{side_word}合计"
+            return f"{side_word}总计"
     return compact
 
 
@@ -48,23 +51,27 @@ class SummaryRecognizer(Recognizer):
     def build(self, table: Table, ctx: BuildContext) -> list[Record]:
         kind = title_kind(table.title) or "收支总表"
         records: list[Record] = []
-        for side, name_col, money_cols in self._sides(table):
+        sides = self._sides(table)
+        for position, (side, name_col, money_cols) in enumerate(sides):
             for row in table.rows:
                 raw_name = table.text(row, name_col)
                 if not raw_name or is_number_cell(raw_name):
                     continue
-                name = canonical_total_name(strip_numbering(raw_name))
+                name = canonical_total_name(strip_numbering(raw_name), side)
                 numbered = strip_numbering(raw_name) != raw_name
                 is_total = name != strip_numbering(raw_name).replace(" ", "") or any(
                     word in name for word in ("结转", "结余", "合计", "总计")
                 )
                 amount_cell = table.cell(row, money_cols[0]) if money_cols else None
+                if is_total and not (amount_cell and amount_cell.text):
+                    amount_cell = _total_further_right(table, row, sides[position + 1 :]) or amount_cell
                 amount, source = ctx.money(table, amount_cell)
                 if side == "支出" and not is_total:
                     is_category = numbered or name in FUNCTION_CLASSES or name in USAGE_LINES
                     if not is_category or amount is None:
                         continue
                 record = BudgetTotal(side=side, name=name, amount=amount, provenance=Provenance(source=""))
+                record.measure = next((m for m in MEASURES if money_cols and money_cols[0].has(m)), table_measure(table))
                 if source:
                     record.values["amount"] = source
                 for column in money_cols[1:]:
@@ -78,7 +85,8 @@ class SummaryRecognizer(Recognizer):
         return records
 
     def _sides(self, table: Table) -> list[tuple[str, Column, list[Column]]]:
-        """Pair each item column with the money columns to its right, up to the next item column."""
+        """Pair each item column with the money columns to its right, up to the next item column. Jiangsu prints
+        two 支出 item columns (功能分类 and 支出用途) beside the 收入 one."""
         item_cols = [c for c in table.columns if self._is_item_column(table, c)]
         sides: list[tuple[str, Column, list[Column]]] = []
         for position, item in enumerate(item_cols):
@@ -86,7 +94,7 @@ class SummaryRecognizer(Recognizer):
             money = [c for c in table.columns[item.index + 1 : end] if self._is_money_column(table, c)]
             side = "支出" if item.has("支出") else "收入" if item.has("收入") else ("收入" if position == 0 else "支出")
             sides.append((side, item, money))
-        return sides[:2]
+        return sides[:3]
 
     @staticmethod
     def _is_item_column(table: Table, column: Column) -> bool:
@@ -100,3 +108,15 @@ class SummaryRecognizer(Recognizer):
         return bool(column.name) or (bool(texts) and all(is_number_cell(text) for text in texts))
 
 
+
+
+def _total_further_right(table: Table, row, later_sides) -> Cell | None:
+    """A 支出 total printed under the last item column's money (当年支出小计 | blank | blank | 18,330.37)."""
+    for _, item_col, money_cols in later_sides:
+        if table.text(row, item_col):
+            return None
+        for column in money_cols:
+            cell = table.cell(row, column)
+            if cell is not None and cell.text:
+                return cell
+    return None
