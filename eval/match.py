@@ -17,7 +17,7 @@ from typing import Any
 from yusuan.model import Extraction, Record
 
 from .kinds import KINDS, field_type, measure_of, record_key
-from .normalize import is_unit_error, key_text, money_factor, text_equal, to_number
+from .normalize import is_unit_error, key_text, money_factor, name_key, text_equal, to_number
 
 DEFAULT_TOLERANCE = 0.005
 SKIP_FIELDS = frozenset({"loc", "table_kind", "kind"})
@@ -148,7 +148,14 @@ def _fact_compatible(gold: dict[str, Any], pred: dict[str, Any], tolerance: floa
     g, p = to_number(gold.get("value")), to_number(pred.get("value"))
     if g is None or p is None:
         return g is None and p is None
-    return abs(g - p) <= tolerance + 1e-9
+    return abs(g - p) <= tolerance + 1e-9 and subjects_overlap(gold, pred)
+
+
+def subjects_overlap(gold: dict[str, Any], pred: dict[str, Any]) -> bool:
+    """Where a sentence's subject starts is a judgement call (行政运行 vs 公共安全支出(204类)司法(06款)行政运行(01项)):
+    fact subjects agree when one contains the other."""
+    g, p = name_key(gold.get("subject")), name_key(pred.get("subject"))
+    return bool(g and p) and (g in p or p in g)
 
 
 def _assign(
@@ -183,10 +190,12 @@ def match_kind(
     result = KindMatch(kind)
     gold_groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
     pred_groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    # Facts are paired by value and overlapping subject, so they form one group rather than one per subject.
+    group_key = (lambda record: ()) if kind == "fact" else (lambda record: record_key(kind, record))
     for index, record in enumerate(gold):
-        gold_groups[record_key(kind, record)].append((index, record))
+        gold_groups[group_key(record)].append((index, record))
     for index, record in enumerate(pred):
-        pred_groups[record_key(kind, record)].append((index, record))
+        pred_groups[group_key(record)].append((index, record))
 
     if kind == "fact":
 
@@ -208,11 +217,11 @@ def match_kind(
         pairs += [(gi, pi, False) for gi, pi in found]
         matched_gold |= used_gold
         matched_pred |= used_pred
-    if kind == "fact":  # second pass: same subject, value off by the money unit
+    if kind == "fact":  # second pass: overlapping subject, value off by the money unit
 
         def unit_compatible(g, p):
             gv, pv = to_number(g.get("value")), to_number(p.get("value"))
-            return gv is not None and pv is not None and is_unit_error(gv, pv, tolerance)
+            return gv is not None and pv is not None and is_unit_error(gv, pv, tolerance) and subjects_overlap(g, p)
 
         for key, golds in gold_groups.items():
             left_gold = [(gi, g) for gi, g in golds if gi not in matched_gold]

@@ -82,6 +82,8 @@ def text_norm(value: Any) -> str:
 
 
 NAME_FIELDS = frozenset({"name", "subject", "project", "unit_name", "category", "level3"})
+# Spans of a sentence whose boundaries are a judgement call: equal when one contains the other.
+SPAN_FIELDS = frozenset({"sentence", "reason"})
 
 
 def text_equal(gold: Any, pred: Any, field: str = "") -> bool:
@@ -93,6 +95,9 @@ def text_equal(gold: Any, pred: Any, field: str = "") -> bool:
     if isinstance(gold, (int, float)) and not isinstance(gold, bool):
         num = to_number(pred)
         return num is not None and math.isclose(float(gold), num, abs_tol=1e-9)
+    if field in SPAN_FIELDS and isinstance(gold, str) and isinstance(pred, str):
+        g, p = text_norm(gold), text_norm(pred)
+        return bool(g and p) and (g in p or p in g)
     return text_norm(gold) == text_norm(pred)
 
 

@@ -34,7 +34,7 @@ def extract_document(doc: IngestedDocument) -> Extraction:
                 warnings.append(f"unrecognised table '{table.title}' (line {table.grid.first_line}, page {table.grid.page})")
             continue
         records.extend(recognizer.build(table, ctx))
-    records.extend(extract_facts(doc.text_lines(), doc.source))
+    records.extend(extract_facts(doc.blocks, doc.source))
     run_checks(records)
 
     table_texts = [table.title for table in tables] + [
