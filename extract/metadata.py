@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import pairwise
 
 from yusuan.model import Inference, IngestedDocument
 
@@ -31,6 +32,10 @@ _DOC_KINDS = (
     ("部门预算", ("预算",)),
 )
 _MUNICIPALITIES = ("北京市", "上海市", "天津市", "重庆市")
+_PROVINCES = (
+    "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东",
+    "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海", "台湾",
+)
 
 
 def infer_metadata(doc: IngestedDocument, table_texts: list[str]) -> dict[str, Inference]:
@@ -50,21 +55,28 @@ def infer_metadata(doc: IngestedDocument, table_texts: list[str]) -> dict[str, I
     return result
 
 
+_PART_PREFIX = re.compile(r"^(?:第[一二三四五六七八九十]+部分|[一二三四五六七八九十]+[、.．])")
+_FIELD_KEYS = ("编制部门", "编制单位", "单位名称", "预算部门", "主管部门", "部门名称", "填报单位", "部门")
+
+
 def _department(titles: list[str], text: str) -> Inference:
-    for title in titles[:8]:
-        match = _TITLE_ORG.match(title.replace(" ", ""))
+    head = titles[:8]
+    for title in head + [a + b for a, b in pairwise(head)]:  # a cover title over two lines
+        compact = _PART_PREFIX.sub("", title.replace(" ", ""))
+        match = _TITLE_ORG.match(compact)
         if match and any(word in title for word in ("预算", "决算")) and not _is_generic(match.group("org")):
             return Inference(value=match.group("org"), how="document title", evidence=title)
+    for key in _FIELD_KEYS:
+        pattern = rf"(?<![\u4e00-\u9fff]){key}[:：]\s*((?:中共)?[\u4e00-\u9fff()（）]{{2,30}}?{_ORG_SUFFIX})(?![\u4e00-\u9fff])"
+        fields = Counter(m.group(1) for m in re.finditer(pattern, text.replace("\t", " ")) if not _is_generic(m.group(1)))
+        if fields:
+            name, count = fields.most_common(1)[0]
+            return Inference(value=name, how=f"{key} field", evidence=f"{key}:{name} ×{count}")
     own = re.search(rf"((?:中共)?[\u4e00-\u9fff]{{2,30}}?{_ORG_SUFFIX})(?:本级|\(机关\)|（机关）)", text)
     if own and not _is_generic(own.group(1)):
         name = own.group(1)
         full = re.search(r"(中共[\u4e00-\u9fff]{2,30})", name)
         return Inference(value=full.group(1) if full else name, how="本级 unit name", evidence=own.group(0))
-    for key in ("单位名称", "预算部门", "主管部门", "部门名称", "填报单位"):
-        pattern = rf"{key}[:：\s]*((?:中共)?[\u4e00-\u9fff]{{2,30}}?{_ORG_SUFFIX})"
-        for match in re.finditer(pattern, text.replace("\t", " ")):
-            if not _is_generic(match.group(1)):
-                return Inference(value=match.group(1), how=f"{key} field", evidence=match.group(0))
     counts = Counter(m.group(1) for m in _ORG.finditer(text) if len(m.group(1)) >= 4 and not _is_generic(m.group(1)))
     if counts:
         name, count = counts.most_common(1)[0]
@@ -73,7 +85,7 @@ def _department(titles: list[str], text: str) -> Inference:
 
 
 def _is_generic(name: str) -> bool:
-    return bool(re.search(r"^\d|^年|级部|^部门|^本部|^我部|^单位|^预算|^其中", name)) or len(name) < 4
+    return bool(re.search(r"^\d|^年|级部|^部门|^本部|^我部|^单位|^预算|^其中|^及|^即|所属|本年度|[从的]", name)) or len(name) < 4
 
 
 def _place(dept: str) -> str:
@@ -87,6 +99,11 @@ def _region(dept: str, text: str) -> Inference:
     place = _place(dept)
     if place and place not in ("市委", "省委", "县委", "区委"):
         return Inference(value=place, how="department name", evidence=dept)
+    if dept.startswith("省"):
+        provinces = Counter(re.findall(rf"({'|'.join(_PROVINCES)})省", text))
+        if provinces:
+            name, count = provinces.most_common(1)[0]
+            return Inference(value=f"{name}省", how="province named in text", evidence=f"{name}省 ×{count}")
     cities = Counter(re.findall(r"(?<![\u4e00-\u9fff])([\u4e00-\u9fff]{2,3})(?:市(?![委级])|组工|党建)", text))
     if cities:
         name, count = cities.most_common(1)[0]
