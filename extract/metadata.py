@@ -67,7 +67,8 @@ def _department(titles: list[str], text: str) -> Inference:
         if match and any(word in title for word in ("预算", "决算")) and not _is_generic(match.group("org")):
             return Inference(value=match.group("org"), how="document title", evidence=title)
     for key in _FIELD_KEYS:
-        pattern = rf"(?<![\u4e00-\u9fff]){key}[:：]\s*((?:中共)?[\u4e00-\u9fff()（）]{{2,30}}?{_ORG_SUFFIX})(?![\u4e00-\u9fff])"
+        separator = "[:：]\\s*" if key == "部门" else "[:：\\s]*"  # a bare 部门 needs its colon, or prose matches
+        pattern = rf"(?<![\u4e00-\u9fff]){key}{separator}((?:中共)?[\u4e00-\u9fff()（）]{{2,30}}?{_ORG_SUFFIX})(?![\u4e00-\u9fff])"
         fields = Counter(m.group(1) for m in re.finditer(pattern, text.replace("\t", " ")) if not _is_generic(m.group(1)))
         if fields:
             name, count = fields.most_common(1)[0]
