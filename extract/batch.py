@@ -1,46 +1,55 @@
-"""Bulk extraction: walk folders, extract in a process pool, commit each document atomically, report errors.
+"""Bulk extraction: walk folders, extract in worker processes, commit each document atomically, report errors.
 
-Restart-safe by construction: a document is either fully in the store or not at all, and files whose sha256 is
-already stored (by the same extractor version) are skipped, so re-running after a kill finishes the rest.
+Restart-safe by construction: a document is either fully in the store or not at all (one transaction per
+document, written by this process only), and files whose sha256 is already stored by the same extractor version
+are skipped, so re-running after a kill finishes the rest with no duplicates.
+
+Robust by construction: every file is read in a worker process (:mod:`yusuan.extract.worker`). A file that
+raises is reported with its stage and reason; one that runs past its time limit is stopped (SIGALRM inside the
+worker, and the worker is killed if that does not help within a grace period); a worker that crashes or grows
+past the memory limit is killed and replaced; each costs that one file, never the batch.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import signal
+import subprocess
+import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from yusuan import __version__
-from yusuan.ingest import IngestError
 from yusuan.model import Extraction
 from yusuan.store import Store
 
+from .worker import FileOutcome, Task, extract_one, rss_mb, task_name
+
+__all__ = ["SUFFIXES", "BatchResult", "FileOutcome", "collect_files", "extract_one", "run_batch", "write_error_report"]
+
 SUFFIXES = {".pdf", ".xlsx", ".xlsm", ".xls", ".docx", ".html", ".htm", ".txt", ".md"}
 
-
-@dataclass
-class FileOutcome:
-    source: str
-    status: str  # extracted | skipped | failed
-    stage: str = ""
-    reason: str = ""
-    pages: int = 0
-    records: int = 0
-    seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-    pages_needing_ocr: list[int] = field(default_factory=list)
+POLL_S = 0.25  # how often busy workers are checked for overrunning their time or memory
 
 
 def collect_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named explicitly are taken as they are; folders are walked for SUFFIXES, skipping hidden files and
+    Office lock files (``~$…``)."""
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES))
+            files.extend(sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith((".", "~$"))
+                and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
+            ))
         else:
             files.append(path)
     return files
@@ -48,49 +57,13 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path]:
 
 def sha256_of(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
     except OSError:
         return None
-
-
-class _Timeout(Exception):
-    pass
-
-
-def _alarm(signum, frame):  # pragma: no cover - runs in worker processes
-    raise _Timeout()
-
-
-def extract_one(path: str, timeout: float | None = None) -> tuple[Extraction | None, FileOutcome]:
-    """Runs in a worker process; never raises: failures come back as an outcome with stage and reason."""
-    from yusuan.extract import extract_document
-    from yusuan.ingest import ingest_path
-
-    started = time.perf_counter()
-    if timeout:
-        signal.signal(signal.SIGALRM, _alarm)
-        signal.setitimer(signal.ITIMER_REAL, timeout)
-    stage = "ingest"
-    try:
-        doc = ingest_path(path)
-        stage = "extract"
-        extraction = extract_document(doc)
-    except IngestError as exc:
-        return None, FileOutcome(path, "failed", exc.stage, exc.reason, seconds=time.perf_counter() - started)
-    except _Timeout:
-        return None, FileOutcome(path, "failed", stage, f"timed out after {timeout:g} s",
-                                 seconds=time.perf_counter() - started)
-    except Exception as exc:  # a bug or an unexpected file must not stop the batch
-        return None, FileOutcome(path, "failed", stage, f"{type(exc).__name__}: {exc}",
-                                 seconds=time.perf_counter() - started)
-    finally:
-        if timeout:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    outcome = FileOutcome(
-        path, "extracted", pages=doc.pages, records=len(extraction.records), seconds=time.perf_counter() - started,
-        warnings=extraction.document.warnings, pages_needing_ocr=doc.pages_needing_ocr,
-    )
-    return extraction, outcome
 
 
 @dataclass
@@ -101,22 +74,60 @@ class BatchResult:
     def failed(self) -> list[FileOutcome]:
         return [o for o in self.outcomes if o.status == "failed"]
 
+    @property
+    def worker_peak_rss_mb(self) -> dict[int, float]:
+        """Peak resident memory (MB) of each worker process, by pid (killed workers are not included)."""
+        peaks: dict[int, float] = {}
+        for outcome in self.outcomes:
+            if outcome.worker:
+                peaks[outcome.worker] = max(peaks.get(outcome.worker, 0.0), outcome.peak_rss_mb)
+        return peaks
+
+
+_OCR_WARNING = re.compile(r"^page (\d+): .*OCR (not available|failed)")
+
+
+def _stored_problems(store: Store, digest: str) -> tuple[list[str], list[int]]:
+    """Warnings (and pages needing OCR, read back from them) of a document already in the store."""
+    row = store.con.execute("SELECT warnings FROM documents WHERE sha256 = ? LIMIT 1", [digest]).fetchone()
+    warnings = json.loads(row[0] or "[]") if row else []
+    ocr = sorted({int(match.group(1)) for warning in warnings if (match := _OCR_WARNING.match(warning))})
+    return warnings, ocr
+
 
 def run_batch(
     files: list[Path], store: Store, workers: int = 1, timeout: float | None = 300, force: bool = False,
     on_progress: Callable[[FileOutcome], None] | None = None, max_tasks_per_child: int = 50,
+    max_memory_mb: float | None = 4096, on_start: Callable[[int, int], None] | None = None,
+    task: Task = extract_one,
 ) -> BatchResult:
+    """Extract ``files`` into ``store``.
+
+    ``workers`` worker processes read the files (0: read them in this process, without isolation — for
+    debugging). ``on_start(to_extract, skipped)`` is called once the unchanged files are known, then
+    ``on_progress(outcome)`` once per file (skipped files first), after its rows are committed."""
     outcomes: list[FileOutcome] = []
     todo: list[str] = []
+    skipped: list[FileOutcome] = []
+    seen: dict[str, str] = {}
     for path in files:
         digest = sha256_of(path)
-        if digest and not force and store.is_current(digest, __version__):
-            outcome = FileOutcome(str(path), "skipped", reason="unchanged (same sha256 already extracted)")
-            outcomes.append(outcome)
-            if on_progress:
-                on_progress(outcome)
-            continue
-        todo.append(str(path))
+        if digest and digest in seen:
+            skipped.append(FileOutcome(str(path), "skipped", reason=f"same content as {seen[digest]}"))
+        elif digest and not force and store.is_current(digest, __version__):
+            warnings, ocr = _stored_problems(store, digest)
+            skipped.append(FileOutcome(str(path), "skipped", reason="unchanged (same sha256 already extracted)",
+                                       warnings=warnings, pages_needing_ocr=ocr))
+        else:
+            todo.append(str(path))
+        if digest:
+            seen.setdefault(digest, str(path))
+    if on_start:
+        on_start(len(todo), len(skipped))
+    for outcome in skipped:
+        outcomes.append(outcome)
+        if on_progress:
+            on_progress(outcome)
 
     def finish(extraction: Extraction | None, outcome: FileOutcome) -> None:
         if extraction is not None:
@@ -128,32 +139,165 @@ def run_batch(
         if on_progress:
             on_progress(outcome)
 
-    if workers <= 1:
+    if workers <= 0:
         for path in todo:
-            finish(*extract_one(path, timeout))
-        return BatchResult(outcomes)
-
-    with ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=max_tasks_per_child) as pool:
-        pending: dict[Future, str] = {}
-        queue = list(reversed(todo))
-        while queue or pending:
-            while queue and len(pending) < workers * 2:
-                path = queue.pop()
-                pending[pool.submit(extract_one, path, timeout)] = path
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                path = pending.pop(future)
-                try:
-                    finish(*future.result())
-                except Exception as exc:  # the worker died (e.g. out of memory): report and go on
-                    finish(None, FileOutcome(path, "failed", "worker", f"worker crashed: {type(exc).__name__}: {exc}"))
+            finish(*task(path, timeout))
+    else:
+        _WorkerPool(workers, timeout, max_tasks_per_child, max_memory_mb, task).run(todo, finish)
     return BatchResult(outcomes)
 
 
+@dataclass
+class _Worker:
+    process: subprocess.Popen
+    tasks: Connection
+    results: Connection
+    path: str | None = None
+    started: float = 0.0
+    files: int = 0
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.tasks.close()
+        self.results.close()
+
+
+@dataclass
+class _WorkerPool:
+    size: int
+    timeout: float | None
+    max_tasks: int
+    max_memory_mb: float | None
+    task: Task
+    workers: list[_Worker] = field(default_factory=list)
+
+    @property
+    def hard_timeout(self) -> float | None:
+        """The worker gets SIGALRM at ``timeout``; if it is stuck in C code it is killed after a grace period."""
+        return self.timeout + min(30.0, max(2.0, 0.1 * self.timeout)) if self.timeout else None
+
+    def _spawn(self) -> _Worker:
+        task_r, task_w = os.pipe()
+        result_r, result_w = os.pipe()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # the same yusuan as here
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "yusuan.extract.worker", str(task_r), str(result_w), task_name(self.task),
+                 str(os.getpid())],
+                pass_fds=(task_r, result_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
+            )
+        finally:
+            os.close(task_r)
+            os.close(result_w)
+        worker = _Worker(process, Connection(task_w, readable=False), Connection(result_r, writable=False))
+        self.workers.append(worker)
+        return worker
+
+    def _retire(self, worker: _Worker, gently: bool) -> None:
+        self.workers.remove(worker)
+        if gently:
+            try:
+                worker.tasks.send(None)
+                worker.process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        worker.kill()
+
+    def _assign(self, worker: _Worker, path: str) -> bool:
+        try:
+            worker.tasks.send((path, self.timeout))
+        except OSError:  # died while idle: replace it
+            self._retire(worker, gently=False)
+            return False
+        worker.path, worker.started = path, time.monotonic()
+        return True
+
+    def run(self, todo: list[str], finish: Callable[[Extraction | None, FileOutcome], None]) -> None:
+        queue = deque(todo)
+        failures = 0  # workers in a row that died before taking a file
+        try:
+            while queue or any(w.path for w in self.workers):
+                while len(self.workers) < self.size and sum(w.path is None for w in self.workers) < len(queue):
+                    self._spawn()
+                for worker in [w for w in self.workers if w.path is None]:
+                    if not queue:
+                        self._retire(worker, gently=True)
+                    elif self._assign(worker, queue[0]):
+                        queue.popleft()
+                    elif (failures := failures + 1) >= 3:  # workers die before taking a file: give the file up
+                        finish(None, FileOutcome(queue.popleft(), "failed", "worker",
+                                                 f"worker process would not start ({_death(worker.process.returncode)})"))
+                busy = [w for w in self.workers if w.path]
+                ready = wait([w.results for w in busy], timeout=POLL_S) if busy else []
+                for worker in busy:
+                    if worker.results in ready:
+                        failures = 0
+                        self._collect(worker, finish)
+                    else:
+                        self._police(worker, finish)
+        finally:
+            for worker in list(self.workers):
+                self._retire(worker, gently=worker.path is None)
+
+    def _collect(self, worker: _Worker, finish: Callable[[Extraction | None, FileOutcome], None]) -> None:
+        path = worker.path
+        assert path is not None
+        try:
+            extraction, outcome = worker.results.recv()
+        except (EOFError, OSError):
+            self._retire(worker, gently=False)
+            code = worker.process.returncode
+            reason = f"worker died while reading the file: {_death(code)}"
+            finish(None, FileOutcome(path, "failed", "worker", reason, seconds=time.monotonic() - worker.started))
+            return
+        worker.path = None
+        worker.files += 1
+        memory = rss_mb(worker.process.pid)
+        if worker.files >= self.max_tasks or (self.max_memory_mb and memory and memory > self.max_memory_mb / 2):
+            self._retire(worker, gently=True)  # recycled: memory held by one odd file goes back to the system
+        finish(extraction, outcome)
+
+    def _police(self, worker: _Worker, finish: Callable[[Extraction | None, FileOutcome], None]) -> None:
+        path = worker.path
+        assert path is not None
+        elapsed = time.monotonic() - worker.started
+        reason = ""
+        if self.hard_timeout and elapsed > self.hard_timeout:
+            reason = f"timed out after {self.timeout:g} s (worker killed)"
+        elif self.max_memory_mb and (memory := rss_mb(worker.process.pid)) and memory > self.max_memory_mb:
+            reason = f"used more than {self.max_memory_mb:g} MB of memory (worker killed)"
+        if reason:
+            self._retire(worker, gently=False)
+            finish(None, FileOutcome(path, "failed", "worker", reason, seconds=elapsed))
+
+
+def _death(code: int | None) -> str:
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+        return f"killed by {name}{hint}"
+    return f"exit code {code}"
+
+
+REPORT_FIELDS = ("source", "status", "stage", "reason", "pages", "records", "pages_needing_ocr", "warnings", "seconds")
+
+
+def problems(result: BatchResult) -> list[FileOutcome]:
+    """Files that failed, need OCR or have warnings: failures first, then by file name."""
+    rows = [o for o in result.outcomes if o.status == "failed" or o.warnings or o.pages_needing_ocr]
+    return sorted(rows, key=lambda o: (o.status != "failed", not o.pages_needing_ocr, o.source))
+
+
 def write_error_report(result: BatchResult, data_dir: Path) -> Path:
+    """``data_dir/errors.jsonl``: one JSON object per file with a problem (format in docs/cli.md)."""
     path = data_dir / "errors.jsonl"
-    with path.open("w", encoding="utf-8") as handle:
-        for outcome in result.outcomes:
-            if outcome.status == "failed" or outcome.warnings or outcome.pages_needing_ocr:
-                handle.write(json.dumps(asdict(outcome), ensure_ascii=False) + "\n")
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", encoding="utf-8") as handle:
+        for outcome in problems(result):
+            entry = {name: getattr(outcome, name) for name in REPORT_FIELDS}
+            entry["seconds"] = round(outcome.seconds, 3)
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    os.replace(partial, path)
     return path

@@ -3,22 +3,38 @@ reported, never fixed."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from yusuan.model import Check, Record
+from yusuan.model import Check, Record, ValueSource
 
+from .numbers import UNIT_FACTORS
 from .recognizers.base import title_key
 
+_DECIMALS = re.compile(r"\.(\d+)")
 
-def _tolerance(count: int) -> float:
-    """Printed figures carry two decimals: anything off by more than half a cent is reported. Rounding can make
-    honest sums disagree by a cent or two; the check says so rather than hiding it (detail has the difference)."""
-    return 0.0051
+
+def _half_last_digit(source: ValueSource) -> float:
+    """Half the last printed digit, in 万元: '2,484,078' 元 → 0.00005, '22.50' 万元 → 0.005, '17192万元' → 0.5."""
+    decimals = _DECIMALS.search(source.raw)
+    return 0.5 * 10 ** -(len(decimals.group(1)) if decimals else 0) * UNIT_FACTORS.get(source.unit_original or "万元", 1.0)
+
+
+def _tolerance(count: int, records: Iterable[Record]) -> float:
+    """Each printed figure is off by up to half its last printed digit, so a sum of `count` printed figures against
+    a printed total may honestly differ by (count + 1) such halves; anything more is reported. `count` 0 compares
+    one figure printed twice (text vs table)."""
+    halves = [_half_last_digit(source) for record in records for source in record.values.values() if source.raw]
+    return max(halves, default=0.005) * (count + 1) + 1e-9
 
 
 def _attach(records: Iterable[Record], name: str, expected: float, actual: float, detail: str, count: int) -> None:
-    ok = abs(expected - actual) <= _tolerance(count)
+    records = list(records)
+    tolerance = _tolerance(count, records)
+    ok = abs(expected - actual) <= tolerance
+    if ok and abs(expected - actual) > 1e-9:
+        detail += f" (differ by {abs(expected - actual):.4f} 万元, within the rounding of {count + 1} printed figures)"
     check = Check(name=name, status="pass" if ok else "fail", expected=round(expected, 6), actual=round(actual, 6),
                   detail=detail)
     for record in records:
@@ -43,18 +59,26 @@ def check_hierarchy(records: list[Record], fields: tuple[str, ...]) -> None:
                 if parent is None and len(record.code) != 3:
                     continue
                 children[parent].append(record)
-        totals = [record for record in group if record.code is None]
+        totals = [record for record in group if record.code is None and title_key(record.name) in ("合计", "总计")]
         for parent_code, kids in children.items():
             parents = [by_code[parent_code]] if parent_code else totals[:1]
             for parent in parents:
                 for field in fields:
                     parent_value = getattr(parent, field)
                     kid_values = _present(getattr(kid, field) for kid in kids)
-                    if parent_value is None and not kid_values:
-                        continue
+                    if parent_value is None or not kid_values:
+                        continue  # an unreadable or blank parent is not a discrepancy in the document
                     label = parent.code or parent.name
                     _attach([parent, *kids], f"children_sum:{field}", parent_value or 0.0, sum(kid_values),
                             f"{field} of {label} vs sum of its {len(kids)} sub-lines", len(kids))
+
+
+_SPENDING_USES = ("单位预留机动经费", "上缴上级支出", "经营支出", "对附属单位补助支出")
+
+
+def _is_spending_use(header: str) -> bool:
+    """Columns beside 基本支出/项目支出 that are part of the same total (not 结转下年, which is outside it)."""
+    return any(use in header for use in _SPENDING_USES)
 
 
 def check_row_columns(records: list[Record]) -> None:
@@ -65,8 +89,10 @@ def check_row_columns(records: list[Record]) -> None:
         personnel = getattr(record, "personnel", None)
         public = getattr(record, "public", None)
         if total is not None and (basic is not None or project is not None) and record.kind == "function_line":
-            _attach([record], "columns_sum:basic+project", total, (basic or 0) + (project or 0),
-                    "total vs 基本支出 + 项目支出", 2)
+            others = [value for header, value in record.other.items() if value is not None and _is_spending_use(header)]
+            _attach([record], "columns_sum:basic+project", total, (basic or 0) + (project or 0) + sum(others),
+                    "total vs 基本支出 + 项目支出" + "".join(f" + {h}" for h, v in record.other.items()
+                                                          if v is not None and _is_spending_use(h)), 2 + len(others))
         if basic is not None and (personnel is not None or public is not None):
             _attach([record], "columns_sum:personnel+public", basic, (personnel or 0) + (public or 0),
                     "基本支出 vs 人员经费 + 公用经费", 2)
@@ -126,7 +152,7 @@ def check_budget_totals(records: list[Record]) -> None:
         spending = items.get(("支出", "支出总计"))
         if income and spending and income.amount is not None and spending.amount is not None:
             _attach([income, spending], "income_equals_spending", income.amount, spending.amount,
-                    "收入总计 vs 支出总计", 1)
+                    "收入总计 vs 支出总计", 0)
         current = items.get(("收入", "本年收入合计"))
         carry = [r for (side, name), r in items.items() if side == "收入" and "结转" in name and r.amount is not None]
         if income and current and income.amount is not None and current.amount is not None:
@@ -154,7 +180,7 @@ _NARRATIVE_TARGETS = {
 
 def check_narrative(facts: list[Record], records_by_kind: dict[str, list[Record]]) -> None:
     for fact in facts:
-        if fact.value is None:
+        if fact.value is None or fact.metric != "amount":
             continue
         subject = title_key(fact.subject)
         target = _NARRATIVE_TARGETS.get(subject) or _NARRATIVE_TARGETS.get(
@@ -179,7 +205,7 @@ def check_narrative(facts: list[Record], records_by_kind: dict[str, list[Record]
         if table_record is None or table_value is None:
             continue
         _attach([fact, table_record], f"narrative_vs_table:{fact.subject}", table_value, fact.value,
-                f"text says {fact.value:g} 万元, {table_record.table_kind} says {table_value:g} 万元", 1)
+                f"text says {fact.value:g} 万元, {table_record.table_kind} says {table_value:g} 万元", 0)
 
 
 def run_checks(records: list[Record]) -> None:

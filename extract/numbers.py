@@ -9,6 +9,7 @@ from yusuan.ingest.normalize import normalize_number_text
 
 UNIT_FACTORS = {"元": 0.0001, "万元": 1.0, "亿元": 10000.0, "千元": 0.1}
 _AMOUNT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(万元|亿元|千元|元)?\s*$")
+_TWO_NUMBERS = re.compile(r"\d\s+[\d-]")
 _UNIT_STATEMENT = re.compile(r"(?:金额)?单位\s*[:：]?\s*(万元|亿元|千元|元)|[(（]\s*(万元|亿元|元)\s*[)）]|资金\s*[(（]\s*(万元|元)")
 
 
@@ -19,8 +20,9 @@ class Amount:
 
 
 def parse_amount(text: str | None) -> Amount | None:
-    """'3,599.92' → 3599.92; '233万元' → 233 (万元); blank, '-' and words → None (missing, never 0)."""
-    if text is None:
+    """'3,599.92' → 3599.92; '233万元' → 233 (万元); blank, '-' and words → None (missing, never 0).
+    Two numbers in one cell ('156,211,123 156,211,123', cells merged by the PDF) are not one number: None."""
+    if text is None or _TWO_NUMBERS.search(text):
         return None
     cleaned = normalize_number_text(text).replace(" ", "")
     if not cleaned:

@@ -26,6 +26,8 @@ def code_text(table: Table, row: list[Cell], code_cols: list[Column]) -> str:
         part = table.text(row, column).replace(" ", "")
         if not part:
             break
+        if joined and len(part) == 1 and part.isdigit():
+            part = part.zfill(2)  # a spreadsheet dropped the leading zero of 款 02
         joined = part if joined and part.startswith(joined) and len(part) > len(joined) else joined + part
     return joined
 

@@ -1,0 +1,166 @@
+"""One file → (extraction, outcome), and the worker process that runs it for the bulk extractor.
+
+A worker is a plain ``python -m yusuan.extract.worker TASK_FD RESULT_FD TASK PARENT_PID`` subprocess: it imports
+only ingest + extract (not the store, not the CLI), reads ``(path, timeout)`` messages from one pipe and answers
+``(extraction, outcome)`` on the other, until it gets ``None`` or its parent goes away. The parent
+(:mod:`yusuan.extract.batch`) can kill it at any time: a hang in C code, a crash or an out-of-memory kill costs
+one file, never the batch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import resource
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from yusuan.ingest import IngestError
+from yusuan.model import Extraction
+
+
+@dataclass
+class FileOutcome:
+    source: str
+    status: str  # extracted | skipped | failed
+    stage: str = ""
+    reason: str = ""
+    pages: int = 0
+    records: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    pages_needing_ocr: list[int] = field(default_factory=list)
+    worker: int = 0  # pid of the worker process that read the file (0: read in the calling process)
+    peak_rss_mb: float = 0.0  # that worker's peak resident memory so far
+
+
+Task = Callable[[str, float | None], tuple[Extraction | None, FileOutcome]]
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+
+def extract_one(path: str, timeout: float | None = None) -> tuple[Extraction | None, FileOutcome]:
+    """Ingest + extract one file; never raises: failures come back as an outcome with stage and reason.
+
+    ``timeout`` is enforced with SIGALRM when called on the main thread (in a worker process it always is)."""
+    from yusuan.extract import extract_document
+    from yusuan.ingest import ingest_path
+
+    started = time.perf_counter()
+    alarm = bool(timeout) and threading.current_thread() is threading.main_thread()
+    if alarm:
+        signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+    stage = "ingest"
+    try:
+        doc = ingest_path(path)
+        stage = "extract"
+        extraction = extract_document(doc)
+    except IngestError as exc:
+        return None, FileOutcome(path, "failed", exc.stage, exc.reason, seconds=time.perf_counter() - started)
+    except _Timeout:
+        return None, FileOutcome(path, "failed", stage, f"timed out after {timeout:g} s",
+                                 seconds=time.perf_counter() - started)
+    except Exception as exc:  # a bug or an unexpected file must not stop the batch
+        return None, FileOutcome(path, "failed", stage, f"{type(exc).__name__}: {exc}",
+                                 seconds=time.perf_counter() - started)
+    finally:
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    outcome = FileOutcome(
+        path, "extracted", pages=doc.pages, records=len(extraction.records), seconds=time.perf_counter() - started,
+        warnings=list(extraction.document.warnings), pages_needing_ocr=list(doc.pages_needing_ocr),
+    )
+    return extraction, outcome
+
+
+def task_name(task: Task) -> str:
+    return f"{task.__module__}:{task.__qualname__}"
+
+
+def resolve_task(name: str) -> Task:
+    module, _, attribute = name.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def rss_mb(pid: int | None = None) -> float | None:
+    """Resident memory of a process in MB (Linux /proc), None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid or 'self'}/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB: VmHWM on Linux (ru_maxrss there survives exec, so a worker
+    would report its parent's peak), ru_maxrss elsewhere."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: be killed when the parent dies (a SIGKILLed batch leaves no workers behind)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except Exception:  # best effort: without it the worker still exits at its next read
+            pass
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def main(argv: list[str]) -> None:
+    from multiprocessing.connection import Connection
+
+    task_fd, result_fd, name, parent = int(argv[0]), int(argv[1]), argv[2], int(argv[3])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops the workers
+    _die_with_parent(parent)
+    logging.basicConfig(level=logging.ERROR)  # pdfminer's warnings about odd PDFs are not worth a line each
+    task = resolve_task(name)
+    tasks, results = Connection(task_fd, writable=False), Connection(result_fd, readable=False)
+    while True:
+        try:
+            message = tasks.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        path, timeout = message
+        extraction, outcome = task(path, timeout)
+        outcome.worker, outcome.peak_rss_mb = os.getpid(), peak_rss_mb()
+        try:
+            results.send((extraction, outcome))
+        except (BrokenPipeError, OSError):
+            return
+        except Exception as exc:  # the extraction would not pickle: report it instead of dying
+            outcome = FileOutcome(path, "failed", "worker", f"result not transferable: {type(exc).__name__}: {exc}",
+                                  worker=os.getpid(), peak_rss_mb=peak_rss_mb())
+            results.send((None, outcome))
+
+
+if __name__ == "__main__":
+    # run the imported module, not this __main__ copy, so that results pickle as yusuan.extract.worker classes
+    from yusuan.extract.worker import main as _main
+
+    _main(sys.argv[1:])
