@@ -1,15 +1,24 @@
 """On-demand benchmark (not a test): /ask latency p50/p95 with 1 and 16 concurrent clients over the corpus replicated
 to N documents, against uvicorn on 127.0.0.1 in a subprocess; ratios vs /health measured in the same run.
 
-    .venv/bin/python bench/bench_api.py [--docs 10000] [--requests 200]
+Replicas are distinct departments (`中共绍兴市委组织部#17`), so questions naming a department still resolve to the
+original one and questions over all departments rank/sum/count all N documents. Each client thread keeps one HTTP
+connection (keep-alive); a warm-up pass per question runs first (the service builds its per-store-version caches on
+first use), then requests are timed.
+
+    .venv/bin/python bench/bench_api.py [--docs 10000] [--requests 200] [--answer-cache 0]
+
+`--answer-cache 0` turns the service's answer cache off, so every timed request runs the question engine.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,7 +45,7 @@ def build(data: Path, docs: int) -> None:
     con.execute("CREATE TEMP TABLE n AS SELECT range AS i FROM range(1, ?)", [copies + 1])
     con.execute("CREATE TEMP TABLE d0 AS SELECT * FROM documents")
     con.execute("INSERT INTO documents SELECT d0.* REPLACE (doc_id || '-' || n.i AS doc_id, source || '#' || n.i AS source, "
-                "department || n.i AS department) FROM d0, n")
+                "department || '#' || n.i AS department) FROM d0, n")
     for kind in KINDS:
         con.execute(f"CREATE TEMP TABLE k0 AS SELECT * FROM {kind}")
         con.execute(f"INSERT INTO {kind} SELECT k0.* REPLACE (doc_id || '-' || n.i AS doc_id, record_id || '-' || n.i AS record_id) "
@@ -49,15 +58,17 @@ def build(data: Path, docs: int) -> None:
 def measure(url: str, paths: list[str], clients: int) -> tuple[list[float], int]:
     errors = 0
     times: list[float] = []
+    local = threading.local()
 
     def one(path: str) -> None:
         nonlocal errors
-        with httpx.Client(timeout=60) as c:
-            t0 = time.perf_counter()
-            r = c.get(url + path)
-            times.append(time.perf_counter() - t0)
-            if r.status_code != 200:
-                errors += 1
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(timeout=60)
+        t0 = time.perf_counter()
+        r = local.client.get(url + path)
+        times.append(time.perf_counter() - t0)
+        if r.status_code != 200:
+            errors += 1
 
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(one, paths))
@@ -74,11 +85,17 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=10000)
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--answer-cache", type=int, default=256, help="the service's answer cache size (0 = off)")
+    ap.add_argument("--data", type=Path, help="reuse a store kept by an earlier run (skips building)")
+    ap.add_argument("--keep", action="store_true", help="keep the store this run builds (printed) for --data")
     args = ap.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="yusuan-bench-"))
-    build(data, args.docs)
-    code = f"import uvicorn; from yusuan.api.app import create_app; uvicorn.run(create_app({str(data)!r}), host='127.0.0.1', " \
-           f"port={args.port}, log_level='warning')"
+    data = args.data
+    if data is None:
+        data = Path(tempfile.mkdtemp(prefix="yusuan-bench-"))
+        build(data, args.docs)
+        print("store:", data)
+    code = f"import uvicorn; from yusuan.api.app import create_app; uvicorn.run(create_app({str(data)!r}, " \
+           f"answer_cache={args.answer_cache}), host='127.0.0.1', port={args.port}, log_level='warning')"
     proc = subprocess.Popen([sys.executable, "-c", code])
     url = f"http://127.0.0.1:{args.port}"
     try:
@@ -91,6 +108,8 @@ def main() -> None:
         from urllib.parse import quote
 
         ask_paths = [f"/ask?q={quote(QUESTIONS[i % len(QUESTIONS)])}" for i in range(args.requests)]
+        _, warm_errors = measure(url, ask_paths[: len(QUESTIONS)], 1)
+        print(f"warm-up: {len(QUESTIONS)} questions, errors {warm_errors}")
         for clients in (1, 16):
             h, he = measure(url, ["/health"] * args.requests, clients)
             a, ae = measure(url, ask_paths, clients)
@@ -100,6 +119,8 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if args.data is None and not args.keep:
+            shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,42 @@
-"""Run a QueryPlan over DuckDB (parameterised SQL, arithmetic in SQL) and phrase the answer in Chinese."""
+"""Run a QueryPlan over DuckDB (parameterised SQL, arithmetic in SQL) and phrase the answer in Chinese.
+
+Per store version (a cheap aggregate over `documents`: row count, newest `extracted_at`, xor of id hashes — an upload
+or re-extraction changes it) a StoreView is built once and cached: the parser's Catalog (department alias index,
+regions, years, 科目 and project names) and an in-memory DuckDB holding a copy of `documents` plus, built lazily on
+first use, one small table per metric (one row per document: the metric's value and its provenance), per narrative
+change pattern, per indicator keyword and for projects. Requests then query those small tables instead of scanning
+the store's record tables. Answers list at most MAX_ROWS rows and MAX_NAMED names; totals are counted in SQL.
+"""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from pydantic import BaseModel, Field
 
-from .plan import METRICS, UNIT_FACTOR, Metric, QueryPlan, parse_question
+from .plan import (
+    FACT_SUBJECT,
+    METRICS,
+    UNIT_FACTOR,
+    AliasIndex,
+    Catalog,
+    Metric,
+    QueryPlan,
+    parse_question,
+    project_names,
+    subject_names,
+)
+
+MAX_ROWS = 50  # rows (and evidence) returned with an answer
+MAX_NAMED = 20  # items spelled out in the answer sentence
+MAX_NOT_COVERED = 50  # not_covered entries returned (not_covered_total counts all)
+MAX_TABLES = 128  # materialised tables per StoreView; beyond that the next request starts a fresh view
 
 
 class Evidence(BaseModel):
@@ -32,6 +58,7 @@ class Answer(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
     plan: QueryPlan | None = None
     not_covered: list[dict[str, Any]] = Field(default_factory=list)
+    not_covered_total: int = Field(0, description="documents in scope without the metric (not_covered lists ≤50)")
 
 
 def fmt(value: float | None, unit: str = "万元") -> str:
@@ -44,11 +71,117 @@ def fmt(value: float | None, unit: str = "万元") -> str:
     return f"{value:.2f}万元"
 
 
+# ------------------------------------------------------------------------------------------------ store view
+
+_VIEWS: dict[Any, StoreView] = {}
+_VIEWS_LOCK = threading.Lock()
+_SIGNATURE_SQL = "SELECT count(*), max(extracted_at)::VARCHAR FROM documents"
+
+
+def _database_key(con: duckdb.DuckDBPyConnection) -> Any:
+    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    return row[0] if row and row[0] else id(con)
+
+
+def _column(con: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
+    return [r[0] for r in con.execute(sql).fetchall()]
+
+
+class StoreView:
+    """Catalog + in-memory materialisations of one store version (see the module docstring)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, signature: tuple):
+        self.signature = signature
+        self.catalog = self._build_catalog(con)
+        self.mem = duckdb.connect(":memory:", config={"threads": 1})
+        self.tables: dict[tuple, str] = {}
+        self.lock = threading.Lock()
+        self._load("documents", con, "SELECT doc_id, department, year, region, source, doc_kind FROM documents", [])
+
+    @staticmethod
+    def _build_catalog(con: duckdb.DuckDBPyConnection) -> Catalog:
+        departments = _column(con, "SELECT DISTINCT department FROM documents WHERE department IS NOT NULL")
+        regions = _column(con, "SELECT DISTINCT region FROM documents WHERE region IS NOT NULL")
+        years = _column(con, "SELECT DISTINCT year FROM documents WHERE year IS NOT NULL")
+        subjects = _column(con, "SELECT DISTINCT name FROM function_line WHERE level = '类' AND name IS NOT NULL UNION "
+                                "SELECT DISTINCT name FROM econ_line WHERE level IN ('类', '款') AND name IS NOT NULL")
+        projects = project_names(_column(con, "SELECT DISTINCT name FROM project WHERE name IS NOT NULL AND name <> '资金总额'"))
+        return Catalog(aliases=AliasIndex(departments), regions=regions, years=years, subjects=subject_names(subjects),
+                       projects=projects, project_max_len=max((len(n) for n in projects), default=0))
+
+    def _load(self, name: str, con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> None:
+        src = con.cursor()  # its own cursor: `con` may hold an unfinished result
+        try:
+            src.execute("SET enable_progress_bar = false")
+            data = src.sql(sql, params=params or None).to_arrow_table()
+        finally:
+            src.close()
+        cur = self.mem.cursor()
+        try:
+            cur.register("incoming", data)
+            cur.execute(f"CREATE TABLE {name} AS SELECT * FROM incoming")
+            cur.unregister("incoming")
+        finally:
+            cur.close()
+
+    def table(self, con: duckdb.DuckDBPyConnection | None, key: tuple, sql: str, params: list[Any]) -> str:
+        """Name of the in-memory table holding the result of `sql` (built on first use): run over the store when `con`
+        is given, else over this view's own tables. A table keeps its rows in the ORDER BY of `sql` (DuckDB keeps
+        insertion order), so requests can take the first rows of a filtered scan without sorting."""
+        name = self.tables.get(key)
+        if name is not None:
+            return name
+        with self.lock:
+            name = self.tables.get(key)
+            if name is None:
+                name = f"m{len(self.tables)}"
+                if con is not None:
+                    self._load(name, con, sql, params)
+                else:
+                    cur = self.mem.cursor()
+                    try:
+                        cur.execute(f"CREATE TABLE {name} AS {sql}", params)
+                    finally:
+                        cur.close()
+                self.tables[key] = name
+        return name
+
+
+@atexit.register
+def _close_views() -> None:
+    with _VIEWS_LOCK:
+        for view in _VIEWS.values():
+            view.mem.close()
+        _VIEWS.clear()
+
+
+def store_view(con: duckdb.DuckDBPyConnection, key: Any = None) -> StoreView:
+    """The current StoreView of the store behind `con`, rebuilt only when its documents changed."""
+    key = key if key is not None else _database_key(con)
+    signature = tuple(con.execute(_SIGNATURE_SQL).fetchone())
+    view = _VIEWS.get(key)
+    if view is not None and view.signature == signature and len(view.tables) < MAX_TABLES:
+        return view
+    with _VIEWS_LOCK:
+        view = _VIEWS.get(key)
+        if view is None or view.signature != signature or len(view.tables) >= MAX_TABLES:
+            old, view = view, StoreView(con, signature)
+            _VIEWS[key] = view
+            del old  # requests still holding a cursor on the old view finish on it
+        return view
+
+
+def catalog(con: duckdb.DuckDBPyConnection) -> Catalog:
+    return store_view(con).catalog
+
+
 # ------------------------------------------------------------------------------------------------ SQL building
 
-def _metric_sql(metric: Metric) -> str:
-    """One row per document: the metric's value from the best source (constant SQL, no user text)."""
-    parts = []
+def _metric_sql(metric: Metric, keyword: str | None = None) -> tuple[str, list[Any]]:
+    """One row per document: the metric's value from the best source. The SQL is constant (no user text); a source's
+    `?` placeholders are bound to the plan's keyword (the 科目 name of a `subject` metric)."""
+    parts: list[str] = []
+    params: list[Any] = []
     for rank, src in enumerate(metric.sources):
         prio = "CASE t.table_kind " + " ".join(f"WHEN '{kind}' THEN {i}" for i, kind in enumerate(src.priority)) + \
             f" ELSE {len(src.priority)} END" if src.priority else "0"
@@ -59,145 +192,298 @@ def _metric_sql(metric: Metric) -> str:
             f"{rank} AS src_rank, {prio} AS prio, CASE t.measure WHEN '决算数' THEN 0 ELSE 1 END AS mrank "
             f"FROM {src.table} t WHERE {src.where} AND t.{src.field} IS NOT NULL"
         )
+        params += [keyword] * src.where.count("?")
     union = " UNION ALL ".join(parts)
-    return (f"SELECT * FROM ({union}) QUALIFY row_number() OVER "
-            f"(PARTITION BY doc_id ORDER BY src_rank, prio, mrank, line) = 1")
+    sql = (f"SELECT * FROM ({union}) QUALIFY row_number() OVER "
+           f"(PARTITION BY doc_id ORDER BY src_rank, prio, mrank, line) = 1")
+    return sql, params
 
 
-_DOC_FILTER = ("(? = 0 OR d.department IN (SELECT unnest(?::VARCHAR[]))) AND (?::BIGINT IS NULL OR d.year = ?) "
-               "AND (?::VARCHAR IS NULL OR d.region = ?)")
+def _doc_filter(plan: QueryPlan, alias: str = "d") -> tuple[str, list[Any]]:
+    """WHERE conditions on a table carrying department/year/region columns: constant fragments for the plan's active
+    filters, their values bound as parameters."""
+    parts, params = ["TRUE"], []
+    if plan.departments:
+        parts.append(f"list_contains(?::VARCHAR[], {alias}.department)")
+        params.append(plan.departments)
+    if plan.year is not None:
+        parts.append(f"{alias}.year = ?")
+        params.append(plan.year)
+    if plan.region is not None:
+        parts.append(f"{alias}.region = ?")
+        params.append(plan.region)
+    return " AND ".join(parts), params
 
 
-def _doc_params(plan: QueryPlan, departments: list[str] | None = None) -> list[Any]:
-    depts = plan.departments if departments is None else departments
-    return [len(depts), depts, plan.year, plan.year, plan.region, plan.region]
+def _names(items: list[str], total: int | None = None, sep: str = "；") -> str:
+    """At most MAX_NAMED items, then 等N项."""
+    total = len(items) if total is None else total
+    text = sep.join(items[:MAX_NAMED])
+    return text + (f"……等共{total}项" if total > MAX_NAMED else "")
+
+
+_PROJECT_KINDS = "('项目支出表', '绩效目标表')"
+# a named project may also be a line of the 整体绩效目标表 (部门整体) or a 重点项目表
+_PROJECT_LOOKUP_PRIO = ("CASE d.table_kind WHEN '项目支出表' THEN 0 WHEN '绩效目标表' THEN 1 WHEN '整体绩效目标表' THEN 2 "
+                        "ELSE 3 END")
 
 
 class Engine:
-    def __init__(self, con: duckdb.DuckDBPyConnection, data_dir: str | Path | None = None):
+    """Answers questions over one store connection. `key` identifies the store for the StoreView cache (default:
+    the database path); the data queries run on the view's in-memory tables (`self.db`)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, data_dir: str | Path | None = None, key: Any = None,
+                 view: StoreView | None = None):
         self.con = con
         self.data_dir = data_dir
+        self.key = key
+        self.view = view  # a StoreView the caller just checked is current (else looked up per question)
+        self.db: duckdb.DuckDBPyConnection | None = None
 
     # -------------------------------------------------------------------------------------------- public
     def ask(self, question: str, use_llm: bool = True) -> Answer:
-        departments = [r[0] for r in self.con.execute(
-            "SELECT DISTINCT department FROM documents WHERE department IS NOT NULL").fetchall()]
-        regions = [r[0] for r in self.con.execute(
-            "SELECT DISTINCT region FROM documents WHERE region IS NOT NULL").fetchall()]
-        years = [r[0] for r in self.con.execute("SELECT DISTINCT year FROM documents WHERE year IS NOT NULL").fetchall()]
-        plan = parse_question(question, departments, regions, years)
-        if plan.intent == "unknown" and use_llm and os.environ.get("YUSUAN_LLM_BASE_URL"):
-            from .llm import plan_with_llm
+        opened = self._open()
+        try:
+            assert self.view
+            cat = self.view.catalog
+            plan = parse_question(question, cat.aliases, cat.regions, cat.years, subjects=cat.subjects,
+                                  projects=cat.projects)
+            if plan.intent == "unknown" and use_llm and os.environ.get("YUSUAN_LLM_BASE_URL"):
+                from .llm import plan_with_llm
 
-            llm_plan = plan_with_llm(question, departments, years)
-            if llm_plan is not None:
-                plan = llm_plan
-        return self.run(question, plan)
+                llm_plan = plan_with_llm(question, cat.aliases.departments, cat.years)
+                if llm_plan is not None:
+                    plan = llm_plan
+            return self.run(question, plan)
+        finally:
+            if opened:
+                self._close()
 
     def run(self, question: str, plan: QueryPlan) -> Answer:
         handler = getattr(self, f"_{plan.intent}", None)
         if handler is None:
             return self._unknown(question, plan)
-        if plan.intent not in ("narrative", "unknown", "indicator_filter") and plan.metric not in METRICS:
+        needs_metric = plan.intent not in ("narrative", "unknown", "indicator_filter")
+        if needs_metric and (plan.metric not in METRICS or (plan.metric == "subject" and not plan.keyword)):
             return self._unknown(question, plan)
-        answer = handler(question, plan)
+        opened = self._open()
+        try:
+            answer = handler(question, plan)
+        finally:
+            if opened:
+                self._close()
         if plan.notes:
             answer.answer += "（" + "；".join(plan.notes) + "）"
         return answer
 
-    # -------------------------------------------------------------------------------------------- helpers
-    def _values(self, plan: QueryPlan, metric: Metric, departments: list[str] | None = None,
-                order: str = "desc", limit: int | None = None) -> list[dict[str, Any]]:
-        direction = "ASC" if order == "asc" else "DESC"
-        sql = (f"SELECT d.department, d.year, d.region, d.doc_id, m.value * ? AS value, m.source, m.page, m.line, "
-               f"coalesce(m.raw, m.row_raw) AS raw, m.record_id, m.table_kind "
-               f"FROM ({_metric_sql(metric)}) m JOIN documents d USING (doc_id) WHERE {_DOC_FILTER} "
-               f"ORDER BY m.value {direction}, d.department, d.year LIMIT ?")
-        params = [UNIT_FACTOR[plan.unit], *_doc_params(plan, departments), limit if limit else 1_000_000]
-        return self._fetch(sql, params)
+    def _open(self) -> bool:
+        """Attach to the current StoreView; True when this call opened the cursor (and must close it)."""
+        if self.db is not None:
+            return False
+        if self.view is None:
+            self.view = store_view(self.con, self.key)
+        self.db = self.view.mem.cursor()
+        return True
 
-    def _not_covered(self, plan: QueryPlan, metric: Metric, departments: list[str] | None = None) -> list[dict[str, Any]]:
-        sql = (f"SELECT d.department, d.year, d.source, d.doc_kind FROM documents d WHERE {_DOC_FILTER} "
-               f"AND d.doc_id NOT IN (SELECT doc_id FROM ({_metric_sql(metric)})) ORDER BY d.department, d.year, d.source")
-        return self._fetch(sql, _doc_params(plan, departments))
+    def _close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+        self.db = None
+        self.view = None
+
+    # -------------------------------------------------------------------------------------------- materialised tables
+    # Each table carries the document columns (department, year, region) so requests filter one small table.
+    _DOC_COLS = "d.department, d.year, d.region"
+
+    def _table(self, key: tuple, sql: str, params: list[Any]) -> str:
+        assert self.view
+        return self.view.table(self.con, key, sql, params)
+
+    def _mtable(self, plan: QueryPlan, metric: Metric | None = None) -> str:
+        """One row per document with the metric: value (万元) and its provenance."""
+        metric = metric or plan.metric_def()
+        assert metric
+        keyword = plan.keyword if metric.key == "subject" else None
+        sql, params = _metric_sql(metric, keyword)
+        sql = (f"SELECT m.doc_id, {self._DOC_COLS}, m.record_id, m.value, m.source, m.page, m.line, "
+               f"coalesce(m.raw, m.row_raw) AS raw, m.table_kind FROM ({sql}) m JOIN documents d USING (doc_id)")
+        return self._table(("metric", metric.key, keyword), sql, params)
+
+    def _nctable(self, plan: QueryPlan) -> str:
+        """Documents without the metric."""
+        metric = plan.metric_def()
+        assert metric
+        keyword = plan.keyword if metric.key == "subject" else None
+        sql, params = _metric_sql(metric, keyword)
+        sql = (f"SELECT d.doc_id, {self._DOC_COLS}, d.source, d.doc_kind FROM documents d "
+               f"ANTI JOIN ({sql}) m USING (doc_id) ORDER BY d.department, d.year, d.source")
+        return self._table(("not_covered", metric.key, keyword), sql, params)
+
+    def _change_table(self, plan: QueryPlan, metric: Metric) -> str:
+        if metric.key == "subject":  # 会议费 → 一般公共预算拨款安排的会议费预算支出
+            likes, exact = ["%" + (plan.keyword or "\x00") + "%"], ["\x00"]
+        else:
+            likes, exact = list(metric.fact_like) or ["\x00"], list(metric.fact_exact) or ["\x00"]
+        # subjects are compared without item numbers and (类)/(款)/(项) markers: 3.住房保障(类)支出 → 住房保障支出
+        subject = FACT_SUBJECT.replace("t.", "f.")
+        sql = (f"SELECT f.doc_id, {self._DOC_COLS}, f.subject, f.value, f.prior, f.change, f.change_pct, f.source, "
+               "f.page, f.line, f.sentence AS raw, f.record_id FROM fact f JOIN documents d USING (doc_id) "
+               f"WHERE (EXISTS (SELECT 1 FROM (SELECT unnest(?::VARCHAR[]) AS pat) WHERE {subject} LIKE pat) "
+               f"OR {subject} IN (SELECT unnest(?::VARCHAR[]))) AND f.change IS NOT NULL AND f.metric = 'amount' "
+               "QUALIFY row_number() OVER (PARTITION BY f.doc_id ORDER BY f.line) = 1")
+        return self._table(("change", tuple(likes), tuple(exact)), sql, [likes, exact])
+
+    def _project_table(self) -> str:
+        sql = (f"SELECT t.doc_id, {self._DOC_COLS}, t.name, t.table_kind, t.amount, t.source, t.page, t.line, "
+               "coalesce(json_extract_string(t.\"values\", '$.amount.raw'), json_extract_string(t.provenance, '$.raw')) AS raw, "
+               "t.record_id FROM project t JOIN documents d USING (doc_id) WHERE t.name IS NOT NULL")
+        return self._table(("project",), sql, [])
+
+    def _indicator_tables(self, keyword: str) -> tuple[str, str]:
+        """Indicators whose 三级指标 contains the keyword, one row per (document, project, indicator, target), sorted by
+        department, year, line; and per (document, project) the highest ≥/=/> target and the lowest ≤/=/< target."""
+        sql = (f"SELECT t.doc_id, {self._DOC_COLS}, t.project, t.level3, t.operator, t.value, t.value_num, t.value_unit, "
+               "min(t.source) AS source, min(t.page) AS page, min(t.line) AS line, "
+               "min(coalesce(t.raw_value, json_extract_string(t.provenance, '$.raw'))) AS raw, min(t.record_id) AS record_id "
+               "FROM indicator t JOIN documents d USING (doc_id) "
+               "WHERE t.level3 LIKE '%' || ? || '%' AND t.value_num IS NOT NULL GROUP BY ALL "
+               "ORDER BY d.department, d.year, min(t.line)")
+        rows = self._table(("indicator", keyword), sql, [keyword])
+        projects = (f"SELECT department, year, region, project, "
+                    f"max(value_num) FILTER (WHERE operator IN ('≥', '=', '>')) AS hi, "
+                    f"min(value_num) FILTER (WHERE operator IN ('≤', '=', '<')) AS lo FROM {rows} GROUP BY ALL")
+        assert self.view
+        return rows, self.view.table(None, ("indicator_projects", keyword), projects, [])
+
+    # -------------------------------------------------------------------------------------------- helpers
+    def _values(self, plan: QueryPlan, order: str = "desc", limit: int | None = MAX_ROWS) -> list[dict[str, Any]]:
+        """Documents with the metric, best first; each row carries n_total (all matching documents)."""
+        direction = "ASC" if order == "asc" else "DESC"
+        where, params = _doc_filter(plan)
+        sql = (f"SELECT d.department, d.year, d.region, d.doc_id, d.value * ? AS value, d.source, d.page, d.line, "
+               f"d.raw, d.record_id, d.table_kind, count(*) OVER () AS n_total FROM {self._mtable(plan)} d "
+               f"WHERE {where} ORDER BY d.value {direction}, d.department, d.year LIMIT ?")
+        return self._fetch(sql, [UNIT_FACTOR[plan.unit], *params, limit or 1_000_000])
+
+    def _not_covered(self, plan: QueryPlan) -> tuple[list[dict[str, Any]], int]:
+        where, params = _doc_filter(plan)
+        table = self._nctable(plan)  # sorted by department, year, source
+        rows = self._fetch(f"SELECT d.department, d.year, d.source, d.doc_kind FROM {table} d WHERE {where} LIMIT ?",
+                           [*params, MAX_NOT_COVERED])
+        total = len(rows) if len(rows) < MAX_NOT_COVERED else self._one(f"SELECT count(*) FROM {table} d WHERE {where}",
+                                                                        params)[0]
+        return rows, total
 
     def _fetch(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-        cur = self.con.execute(sql, params)
+        assert self.db
+        cur = self.db.execute(sql, params)
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def _one(self, sql: str, params: list[Any]) -> tuple:
+        assert self.db
+        return self.db.execute(sql, params).fetchone()
 
     @staticmethod
     def _evidence(rows: list[dict[str, Any]]) -> list[Evidence]:
         return [Evidence(source=r.get("source"), page=r.get("page"), line=r.get("line"), raw=r.get("raw"),
                          department=r.get("department"), year=r.get("year"), record_id=r.get("record_id"))
-                for r in rows]
+                for r in rows[:MAX_ROWS]]
 
     @staticmethod
     def _who(row: dict[str, Any]) -> str:
         return f"{row['department']}{row['year']}年" if row.get("year") else str(row["department"])
 
     @staticmethod
-    def _nc_text(nc: list[dict[str, Any]], metric: Metric) -> str:
-        if not nc:
+    def _nc_text(nc: tuple[list[dict[str, Any]], int], label: str) -> str:
+        rows, total = nc
+        if not total:
             return ""
-        names = "、".join(f"{r['department']}({r['year']}年, {Path(str(r['source'])).name})" for r in nc)
-        return f"以下文档没有{metric.label}数据（不计为0）：{names}。"
+        names = _names([f"{r['department']}({r['year']}年, {Path(str(r['source'])).name})" for r in rows], total, "、")
+        return f"以下{total}份文档没有{label}数据（不计为0）：{names}。"
 
     def _base(self, question: str, plan: QueryPlan, text: str, rows: list[dict[str, Any]], value: float | None = None,
-              nc: list[dict[str, Any]] | None = None, unit: str | None = None) -> Answer:
-        return Answer(question=question, answer=text, value=value, unit=unit or plan.unit, rows=rows,
-                      evidence=self._evidence(rows), plan=plan, not_covered=nc or [])
+              nc: tuple[list[dict[str, Any]], int] | None = None, unit: str | None = None) -> Answer:
+        for row in rows:
+            row.pop("n_total", None)
+        nc_rows, nc_total = nc or ([], 0)
+        return Answer(question=question, answer=text, value=value, unit=unit or plan.unit, rows=rows[:MAX_ROWS],
+                      evidence=self._evidence(rows), plan=plan, not_covered=nc_rows, not_covered_total=nc_total)
 
     # -------------------------------------------------------------------------------------------- intents
     def _lookup(self, question: str, plan: QueryPlan) -> Answer:
-        metric = plan.metric_def()
-        assert metric
-        rows = self._values(plan, metric)
-        nc = self._not_covered(plan, metric)
+        if plan.entity == "project" and plan.keyword:
+            return self._project_lookup(question, plan)
+        label = plan.label()
+        rows = self._values(plan)
+        nc = self._not_covered(plan)
         if not rows:
             scope = "、".join(plan.departments) or "所选范围"
-            return self._base(question, plan, f"没有找到{scope}{plan.year or ''}{'年' if plan.year else ''}的{metric.label}数据。"
-                              + self._nc_text(nc, metric), [], nc=nc)
+            return self._base(question, plan, f"没有找到{scope}{plan.year or ''}{'年' if plan.year else ''}的{label}数据。"
+                              + self._nc_text(nc, label), [], nc=nc)
+        total = rows[0]["n_total"]
         rows.sort(key=lambda r: (r["department"], -(r["year"] or 0)))
-        if len(rows) == 1:
+        if total == 1:
             r = rows[0]
-            text = f"{self._who(r)}{metric.label}为{fmt(r['value'], plan.unit)}。" + self._nc_text(nc, metric)
+            text = f"{self._who(r)}{label}为{fmt(r['value'], plan.unit)}。" + self._nc_text(nc, label)
             return self._base(question, plan, text, rows, r["value"], nc)
-        parts = "；".join(f"{self._who(r)}为{fmt(r['value'], plan.unit)}" for r in rows)
-        text = f"有{len(rows)}份文档符合条件，分别作答：{metric.label}{parts}。" + self._nc_text(nc, metric)
+        parts = _names([f"{self._who(r)}为{fmt(r['value'], plan.unit)}" for r in rows], total)
+        text = f"有{total}份文档符合条件，分别作答：{label}{parts}。" + self._nc_text(nc, label)
         return self._base(question, plan, text, rows, None, nc)
 
+    def _project_lookup(self, question: str, plan: QueryPlan) -> Answer:
+        table = self._project_table()
+        kw = plan.keyword
+        where, params = _doc_filter(plan)
+        sql = ("SELECT d.department, d.year, d.name, d.table_kind, d.amount * ? AS value, d.source, d.page, d.line, "
+               f"d.raw, d.record_id FROM {table} d "
+               f"WHERE (d.name = ? OR (NOT EXISTS (SELECT 1 FROM {table} p WHERE p.name = ?) AND d.name LIKE '%' || ? || '%')) "
+               f"AND d.amount IS NOT NULL AND {where} "
+               f"QUALIFY row_number() OVER (PARTITION BY d.doc_id, d.name ORDER BY {_PROJECT_LOOKUP_PRIO}, d.line) = 1 "
+               "ORDER BY d.department, d.year DESC, d.line LIMIT ?")
+        rows = self._fetch(sql, [UNIT_FACTOR[plan.unit], kw, kw, kw, *params, MAX_ROWS])
+        if not rows:
+            return self._base(question, plan, f"没有找到项目“{kw}”的金额。", [])
+        if len(rows) == 1:
+            r = rows[0]
+            return self._base(question, plan, f"{self._who(r)}“{r['name']}”金额为{fmt(r['value'], plan.unit)}"
+                              f"（{r['table_kind']}）。", rows, r["value"])
+        parts = _names([f"{self._who(r)}“{r['name']}”{fmt(r['value'], plan.unit)}" for r in rows])
+        values = {round(r["value"], 6) for r in rows}
+        value = rows[0]["value"] if len(values) == 1 else None
+        return self._base(question, plan, f"有{len(rows)}条项目记录符合条件，分别作答：{parts}。", rows, value)
+
     def _list(self, question: str, plan: QueryPlan) -> Answer:
-        metric = plan.metric_def()
-        assert metric
         if plan.entity == "project":
-            return self._projects(question, plan, metric)
-        rows = self._values(plan, metric, order=plan.order)
-        nc = self._not_covered(plan, metric)
-        parts = "；".join(f"{self._who(r)}{fmt(r['value'], plan.unit)}" for r in rows)
-        text = f"{metric.label}：{parts}。" if rows else f"没有{metric.label}数据。"
-        value = rows[0]["value"] if len(rows) == 1 else None
-        return self._base(question, plan, text + self._nc_text(nc, metric), rows, value, nc)
+            return self._projects(question, plan)
+        label = plan.label()
+        rows = self._values(plan, order=plan.order)
+        nc = self._not_covered(plan)
+        total = rows[0]["n_total"] if rows else 0
+        parts = _names([f"{self._who(r)}{fmt(r['value'], plan.unit)}" for r in rows], total)
+        text = f"{label}（{total}份文档）：{parts}。" if rows else f"没有{label}数据。"
+        value = rows[0]["value"] if total == 1 else None
+        return self._base(question, plan, text + self._nc_text(nc, label), rows, value, nc)
 
-    def _project_rows(self, plan: QueryPlan, order: str = "desc", limit: int | None = None) -> list[dict[str, Any]]:
+    def _project_rows(self, plan: QueryPlan, order: str = "desc", limit: int | None = MAX_ROWS) -> list[dict[str, Any]]:
         direction = "ASC" if order == "asc" else "DESC"
-        sql = ("SELECT d.department, d.year, t.name, t.amount * ? AS value, t.source, t.page, t.line, "
-               "coalesce(json_extract_string(t.\"values\", '$.amount.raw'), json_extract_string(t.provenance, '$.raw')) AS raw, "
-               "t.record_id FROM project t JOIN documents d USING (doc_id) "
-               f"WHERE t.table_kind IN ('项目支出表', '绩效目标表') AND t.name <> '资金总额' AND t.amount IS NOT NULL "
-               f"AND {_DOC_FILTER} ORDER BY value {direction} NULLS LAST, t.line LIMIT ?")
-        return self._fetch(sql, [UNIT_FACTOR[plan.unit], *_doc_params(plan), limit or 1_000_000])
+        where, params = _doc_filter(plan)
+        sql = ("SELECT d.department, d.year, d.name, d.amount * ? AS value, d.source, d.page, d.line, d.raw, "
+               f"d.record_id, count(*) OVER () AS n_total FROM {self._project_table()} d "
+               f"WHERE d.table_kind IN {_PROJECT_KINDS} AND d.name <> '资金总额' AND d.amount IS NOT NULL "
+               f"AND {where} ORDER BY value {direction} NULLS LAST, d.line LIMIT ?")
+        return self._fetch(sql, [UNIT_FACTOR[plan.unit], *params, limit or 1_000_000])
 
-    def _projects(self, question: str, plan: QueryPlan, metric: Metric) -> Answer:
+    def _projects(self, question: str, plan: QueryPlan) -> Answer:
         rows = self._project_rows(plan)
+        total = rows[0]["n_total"] if rows else 0
         names = "、".join(f"{r['name']}({fmt(r['value'], plan.unit)})" for r in rows[:50])
-        more = f"等，共{len(rows)}个" if len(rows) > 50 else f"，共{len(rows)}个"
+        more = f"等，共{total}个" if total > 50 else f"，共{total}个"
         text = f"项目有：{names}{more}。" if rows else "没有找到项目数据。"
-        return self._base(question, plan, text, rows, float(len(rows)), unit="个")
+        return self._base(question, plan, text, rows, float(total), unit="个")
 
     def _superlative(self, question: str, plan: QueryPlan) -> Answer:
-        metric = plan.metric_def()
-        assert metric
+        label = plan.label()
         k = plan.k or 1
         word = "最低" if plan.order == "asc" else "最高"
         if plan.entity == "project":
@@ -211,141 +497,145 @@ class Engine:
             parts = "；".join(f"{i}. {r['name']}({r['department']}{r['year']}年) {fmt(r['value'], plan.unit)}"
                               for i, r in enumerate(rows, 1))
             return self._base(question, plan, f"金额{word}的前{k}个项目：{parts}。", rows, rows[0]["value"])
-        rows = self._values(plan, metric, order=plan.order, limit=k)
-        nc = self._not_covered(plan, metric)
+        rows = self._values(plan, order=plan.order, limit=k)
+        nc = self._not_covered(plan)
         if not rows:
-            return self._base(question, plan, f"没有任何文档有{metric.label}数据。" + self._nc_text(nc, metric), [], nc=nc)
+            return self._base(question, plan, f"没有任何文档有{label}数据。" + self._nc_text(nc, label), [], nc=nc)
         if k == 1:
             r = rows[0]
-            text = f"{metric.label}{word}的是{r['department']}（{r['year']}年），为{fmt(r['value'], plan.unit)}。"
+            text = f"{label}{word}的是{r['department']}（{r['year']}年），为{fmt(r['value'], plan.unit)}。"
         else:
             parts = "；".join(f"{i}. {self._who(r)} {fmt(r['value'], plan.unit)}" for i, r in enumerate(rows, 1))
-            text = f"{metric.label}{word}的前{k}名：{parts}。"
-        total = self.con.execute(f"SELECT count(*) FROM ({_metric_sql(metric)}) m JOIN documents d USING (doc_id) "
-                                 f"WHERE {_DOC_FILTER}", _doc_params(plan)).fetchone()[0]
-        text += f"共比较了{total}份有{metric.label}数据的文档。" + self._nc_text(nc, metric)
+            text = f"{label}{word}的前{k}名：{parts}。"
+        text += f"共比较了{rows[0]['n_total']}份有{label}数据的文档。" + self._nc_text(nc, label)
         return self._base(question, plan, text, rows, rows[0]["value"], nc)
 
     def _sum(self, question: str, plan: QueryPlan) -> Answer:
-        metric = plan.metric_def()
-        assert metric
-        sql = (f"SELECT sum(m.value) * ?, count(*) FROM ({_metric_sql(metric)}) m JOIN documents d USING (doc_id) "
-               f"WHERE {_DOC_FILTER}")
-        total, n = self.con.execute(sql, [UNIT_FACTOR[plan.unit], *_doc_params(plan)]).fetchone()
-        rows = self._values(plan, metric)
-        nc = self._not_covered(plan, metric)
-        text = f"{n}份文档的{metric.label}合计{fmt(total, plan.unit)}。" if n else f"没有{metric.label}数据。"
-        return self._base(question, plan, text + self._nc_text(nc, metric), rows, total, nc)
+        label = plan.label()
+        where, params = _doc_filter(plan)
+        total, n = self._one(f"SELECT sum(d.value) * ?, count(*) FROM {self._mtable(plan)} d WHERE {where}",
+                             [UNIT_FACTOR[plan.unit], *params])
+        rows = self._values(plan)
+        nc = self._not_covered(plan)
+        text = f"{n}份文档的{label}合计{fmt(total, plan.unit)}。" if n else f"没有{label}数据。"
+        return self._base(question, plan, text + self._nc_text(nc, label), rows, total, nc)
 
     def _count(self, question: str, plan: QueryPlan) -> Answer:
-        metric = plan.metric_def()
-        assert metric
+        label = plan.label()
+        where, params = _doc_filter(plan)
         if plan.entity == "project":
-            sql = ("SELECT d.department, d.year, count(DISTINCT t.name) AS value, min(t.source) AS source FROM project t "
-                   f"JOIN documents d USING (doc_id) WHERE t.table_kind IN ('项目支出表', '绩效目标表') AND t.name <> '资金总额' "
-                   f"AND {_DOC_FILTER} GROUP BY d.department, d.year ORDER BY d.department, d.year DESC")
-            rows = self._fetch(sql, _doc_params(plan))
+            sql = ("SELECT d.department, d.year, count(DISTINCT d.name) AS value, min(d.source) AS source, "
+                   f"count(*) OVER () AS n_total FROM {self._project_table()} d "
+                   f"WHERE d.table_kind IN {_PROJECT_KINDS} AND d.name <> '资金总额' "
+                   f"AND {where} GROUP BY d.department, d.year ORDER BY d.department, d.year DESC LIMIT ?")
+            rows = self._fetch(sql, [*params, MAX_ROWS])
             if len(rows) == 1:
                 return self._base(question, plan, f"{self._who(rows[0])}共有{rows[0]['value']}个项目。", rows,
                                   float(rows[0]["value"]), unit="个")
-            parts = "；".join(f"{self._who(r)}{r['value']}个" for r in rows)
-            return self._base(question, plan, f"有{len(rows)}份文档符合条件，分别作答：{parts}。", rows, None, unit="个")
-        rows = self._values(plan, metric)
-        nc = self._not_covered(plan, metric)
-        sql = (f"SELECT count(DISTINCT d.department) FROM ({_metric_sql(metric)}) m JOIN documents d USING (doc_id) "
-               f"WHERE {_DOC_FILTER}")
-        n = self.con.execute(sql, _doc_params(plan)).fetchone()[0]
-        text = f"共有{n}个部门有{metric.label}数据（{len(rows)}份文档）。" + self._nc_text(nc, metric)
+            total = rows[0]["n_total"] if rows else 0
+            parts = _names([f"{self._who(r)}{r['value']}个" for r in rows], total)
+            return self._base(question, plan, f"有{total}份文档符合条件，分别作答：{parts}。", rows, None, unit="个")
+        rows = self._values(plan)
+        nc = self._not_covered(plan)
+        n, docs = self._one(f"SELECT count(DISTINCT d.department), count(*) FROM {self._mtable(plan)} d WHERE {where}", params)
+        text = f"共有{n}个部门有{label}数据（{docs}份文档）。" + self._nc_text(nc, label)
         return self._base(question, plan, text, rows, float(n), nc, unit="个")
 
     def _compare(self, question: str, plan: QueryPlan) -> Answer:
-        metric = plan.metric_def()
-        assert metric
-        rows = self._values(plan, metric)
-        nc = self._not_covered(plan, metric)
+        label = plan.label()
+        rows = self._values(plan)
+        nc = self._not_covered(plan)
         if len(rows) < 2:
-            return self._base(question, plan, f"只有{len(rows)}份文档有{metric.label}数据，无法比较。"
-                              + self._nc_text(nc, metric), rows, nc=nc)
+            return self._base(question, plan, f"只有{len(rows)}份文档有{label}数据，无法比较。"
+                              + self._nc_text(nc, label), rows, nc=nc)
         a, b = rows[0], rows[1]  # already sorted by value desc
-        diff = self.con.execute("SELECT ?::DOUBLE - ?::DOUBLE", [a["value"], b["value"]]).fetchone()[0]
-        text = (f"{self._who(a)}{metric.label}{fmt(a['value'], plan.unit)}，高于{self._who(b)}的"
+        diff = self._one("SELECT ?::DOUBLE - ?::DOUBLE", [a["value"], b["value"]])[0]
+        text = (f"{self._who(a)}{label}{fmt(a['value'], plan.unit)}，高于{self._who(b)}的"
                 f"{fmt(b['value'], plan.unit)}，相差{fmt(diff, plan.unit)}。")
         if len(rows) > 2:
-            text += "另有：" + "；".join(f"{self._who(r)}{fmt(r['value'], plan.unit)}" for r in rows[2:]) + "。"
-        return self._base(question, plan, text + self._nc_text(nc, metric), rows, diff, nc)
+            text += "另有：" + _names([f"{self._who(r)}{fmt(r['value'], plan.unit)}" for r in rows[2:]]) + "。"
+        return self._base(question, plan, text + self._nc_text(nc, label), rows, diff, nc)
 
     def _share(self, question: str, plan: QueryPlan) -> Answer:
-        metric = plan.metric_def()
+        label = plan.label()
         denom = METRICS.get(plan.denominator or "expense_total") or METRICS["expense_total"]
-        assert metric
-        sql = (f"SELECT d.department, d.year, a.value AS part, b.value AS whole, round(a.value / b.value * 100, 2) AS value, "
-               f"a.source, a.page, a.line, coalesce(a.raw, a.row_raw) AS raw, a.record_id "
-               f"FROM ({_metric_sql(metric)}) a JOIN ({_metric_sql(denom)}) b USING (doc_id) JOIN documents d USING (doc_id) "
-               f"WHERE {_DOC_FILTER} AND b.value <> 0 ORDER BY d.department, d.year DESC")
-        rows = self._fetch(sql, _doc_params(plan))
+        where, params = _doc_filter(plan, "a")
+        sql = (f"SELECT a.department, a.year, a.value AS part, b.value AS whole, round(a.value / b.value * 100, 2) AS value, "
+               f"a.source, a.page, a.line, a.raw, a.record_id, count(*) OVER () AS n_total "
+               f"FROM {self._mtable(plan)} a JOIN {self._mtable(plan, denom)} b USING (doc_id) "
+               f"WHERE {where} AND b.value <> 0 ORDER BY a.department, a.year DESC LIMIT ?")
+        rows = self._fetch(sql, [*params, MAX_ROWS])
         if not rows:
-            return self._base(question, plan, f"没有同时具备{metric.label}和{denom.label}的文档。", [], unit="%")
-        parts = "；".join(f"{self._who(r)}{metric.label}{r['part']:.2f}万元占{denom.label}{r['whole']:.2f}万元的"
-                         f"{r['value']:.2f}%" for r in rows)
-        prefix = f"有{len(rows)}份文档，分别作答：" if len(rows) > 1 else ""
-        return self._base(question, plan, prefix + parts + "。", rows, rows[0]["value"] if len(rows) == 1 else None,
-                          unit="%")
+            return self._base(question, plan, f"没有同时具备{label}和{denom.label}的文档。", [], unit="%")
+        total = rows[0]["n_total"]
+        parts = _names([f"{self._who(r)}{label}{r['part']:.2f}万元占{denom.label}{r['whole']:.2f}万元的{r['value']:.2f}%"
+                        for r in rows], total)
+        prefix = f"有{total}份文档，分别作答：" if total > 1 else ""
+        return self._base(question, plan, prefix + parts + "。", rows, rows[0]["value"] if total == 1 else None, unit="%")
 
     def _change(self, question: str, plan: QueryPlan) -> Answer:
         metric = plan.metric_def()
         assert metric
-        likes = list(metric.fact_like) or ["\x00"]
-        exact = list(metric.fact_exact) or ["\x00"]
-        sql = ("SELECT d.department, d.year, f.subject, f.value * ? AS current, f.prior * ? AS prior, f.change * ? AS value, "
-               "f.change_pct, f.source, f.page, f.line, f.sentence AS raw, f.record_id FROM fact f JOIN documents d USING (doc_id) "
-               f"WHERE (EXISTS (SELECT 1 FROM (SELECT unnest(?::VARCHAR[]) AS pat) WHERE f.subject LIKE pat) "
-               "OR f.subject IN (SELECT unnest(?::VARCHAR[]))) "
-               f"AND f.change IS NOT NULL AND {_DOC_FILTER} "
-               "QUALIFY row_number() OVER (PARTITION BY f.doc_id ORDER BY f.line) = 1 ORDER BY d.department, d.year DESC")
+        label = plan.label()
+        where, params = _doc_filter(plan)
+        sql = ("SELECT d.department, d.year, d.subject, d.value * ? AS current, d.prior * ? AS prior, d.change * ? AS value, "
+               f"d.change_pct, d.source, d.page, d.line, d.raw, d.record_id, count(*) OVER () AS n_total "
+               f"FROM {self._change_table(plan, metric)} d WHERE {where} ORDER BY d.department, d.year DESC LIMIT ?")
         factor = UNIT_FACTOR[plan.unit]
-        rows = self._fetch(sql, [factor, factor, factor, likes, exact, *_doc_params(plan)])
+        rows = self._fetch(sql, [factor, factor, factor, *params, MAX_ROWS])
         if not rows:
-            rows = self._change_from_years(plan, metric)
+            rows = self._change_from_years(plan)
         if not rows:
-            return self._base(question, plan, f"没有找到{metric.label}的上年对比数据（文档未说明变化，也没有上一年度的记录）。", [])
+            return self._base(question, plan, f"没有找到{label}的上年对比数据（文档未说明变化，也没有上一年度的记录）。", [])
+        total = rows[0]["n_total"]
         parts = []
-        for r in rows:
+        for r in rows[:MAX_NAMED]:
             verb = "增加" if r["value"] >= 0 else "减少"
             pct = f"，{'增长' if r['value'] >= 0 else '下降'}{abs(r['change_pct']):.1f}%" if r.get("change_pct") is not None else ""
             prior = f"（上年{fmt(r['prior'], plan.unit)}）" if r.get("prior") is not None else ""
-            parts.append(f"{self._who(r)}{metric.label}{fmt(r['current'], plan.unit)}{prior}，比上年{verb}"
+            parts.append(f"{self._who(r)}{label}{fmt(r['current'], plan.unit)}{prior}，比上年{verb}"
                          f"{fmt(abs(r['value']), plan.unit)}{pct}")
-        prefix = f"有{len(rows)}份文档，分别作答：" if len(rows) > 1 else ""
-        return self._base(question, plan, prefix + "；".join(parts) + "。", rows, rows[0]["value"] if len(rows) == 1 else None)
+        prefix = f"有{total}份文档，分别作答：" if total > 1 else ""
+        more = f"……等共{total}份" if total > MAX_NAMED else ""
+        return self._base(question, plan, prefix + "；".join(parts) + more + "。", rows,
+                          rows[0]["value"] if total == 1 else None)
 
-    def _change_from_years(self, plan: QueryPlan, metric: Metric) -> list[dict[str, Any]]:
-        sql = (f"SELECT d.department, d.year, m.value * ? AS current, p.value * ? AS prior, (m.value - p.value) * ? AS value, "
+    def _change_from_years(self, plan: QueryPlan) -> list[dict[str, Any]]:
+        table = self._mtable(plan)
+        where, params = _doc_filter(plan, "m")
+        sql = (f"SELECT m.department, m.year, m.value * ? AS current, p.value * ? AS prior, (m.value - p.value) * ? AS value, "
                f"round((m.value - p.value) / nullif(p.value, 0) * 100, 1) AS change_pct, m.source, m.page, m.line, "
-               f"coalesce(m.raw, m.row_raw) AS raw, m.record_id "
-               f"FROM ({_metric_sql(metric)}) m JOIN documents d USING (doc_id) "
-               f"JOIN documents pd ON pd.department = d.department AND pd.year = d.year - 1 "
-               f"JOIN ({_metric_sql(metric)}) p ON p.doc_id = pd.doc_id WHERE {_DOC_FILTER} ORDER BY d.department, d.year DESC")
+               f"m.raw, m.record_id, count(*) OVER () AS n_total FROM {table} m "
+               f"JOIN {table} p ON p.department = m.department AND p.year = m.year - 1 "
+               f"WHERE {where} ORDER BY m.department, m.year DESC LIMIT ?")
         factor = UNIT_FACTOR[plan.unit]
-        return self._fetch(sql, [factor, factor, factor, *_doc_params(plan)])
+        return self._fetch(sql, [factor, factor, factor, *params, MAX_ROWS])
 
     def _indicator_filter(self, question: str, plan: QueryPlan) -> Answer:
         op = plan.operator or "≥"
-        cond = {"≥": "t.value_num >= ?", ">": "t.value_num > ?", "≤": "t.value_num <= ?", "<": "t.value_num < ?",
-                "=": "t.value_num = ?"}[op]
+        cond = {"≥": "d.value_num >= ?", ">": "d.value_num > ?", "≤": "d.value_num <= ?", "<": "d.value_num < ?",
+                "=": "d.value_num = ?"}[op]
         # the indicator's own operator must promise at least as much as asked (≥ 95 asked: ≥/=/> rows qualify)
-        op_ok = "t.operator IN ('≥', '=', '>')" if op in ("≥", ">", "=") else "t.operator IN ('≤', '=', '<')"
-        sql = ("SELECT d.department, d.year, t.project, t.level3, t.operator, t.value, t.value_num, t.value_unit, "
-               "min(t.source) AS source, min(t.page) AS page, min(t.line) AS line, "
-               "min(coalesce(t.raw_value, json_extract_string(t.provenance, '$.raw'))) AS raw, min(t.record_id) AS record_id "
-               "FROM indicator t JOIN documents d USING (doc_id) "
-               f"WHERE t.level3 LIKE '%' || ? || '%' AND {op_ok} AND {cond} AND {_DOC_FILTER} "
-               "GROUP BY ALL ORDER BY d.department, d.year, min(t.line)")
-        rows = self._fetch(sql, [plan.keyword or "", plan.threshold or 0, *_doc_params(plan)])
-        projects = sorted({(r["department"], r["year"], r["project"]) for r in rows}, key=lambda x: (x[0], x[1], x[2] or ""))
-        names = "、".join(f"{p or '(未命名)'}({d}{y}年)" for d, y, p in projects)
-        text = (f"{plan.keyword or ''}指标{op}{plan.threshold:g}的项目共{len(projects)}个：{names}。" if projects
+        op_ok = "d.operator IN ('≥', '=', '>')" if op in ("≥", ">", "=") else "d.operator IN ('≤', '=', '<')"
+        table, projects = self._indicator_tables(plan.keyword or "")
+        doc_where, doc_params = _doc_filter(plan)
+        where = f"{op_ok} AND {cond} AND {doc_where}"
+        params = [plan.threshold or 0, *doc_params]
+        sql = ("SELECT d.department, d.year, d.project, d.level3, d.operator, d.value, d.value_num, d.value_unit, "
+               f"d.source, d.page, d.line, d.raw, d.record_id FROM {table} d WHERE {where} LIMIT ?")  # table is sorted
+        rows = self._fetch(sql, [*params, MAX_ROWS])
+        if op == "=":
+            n_projects = self._one(f"SELECT count(DISTINCT (d.department, d.year, d.project)) FROM {table} d "
+                                   f"WHERE {where}", params)[0]
+        else:
+            bound = {"≥": "d.hi >= ?", ">": "d.hi > ?", "≤": "d.lo <= ?", "<": "d.lo < ?"}[op]
+            n_projects = self._one(f"SELECT count(*) FROM {projects} d WHERE {bound} AND {doc_where}", params)[0]
+        projects_named = sorted({(r["department"], r["year"], r["project"]) for r in rows},
+                                key=lambda x: (x[0], x[1], x[2] or ""))
+        names = _names([f"{p or '(未命名)'}({d}{y}年)" for d, y, p in projects_named], n_projects, "、")
+        text = (f"{plan.keyword or ''}指标{op}{plan.threshold:g}的项目共{n_projects}个：{names}。" if n_projects
                 else f"没有{plan.keyword or ''}指标{op}{plan.threshold:g}的项目。")
-        return self._base(question, plan, text, rows, float(len(projects)), unit="个")
+        return self._base(question, plan, text, rows, float(n_projects), unit="个")
 
     def _narrative(self, question: str, plan: QueryPlan) -> Answer:
         results, error = search_passages(question, self.data_dir, k=5)
@@ -360,7 +650,8 @@ class Engine:
     def _unknown(self, question: str, plan: QueryPlan) -> Answer:
         results, error = search_passages(question, self.data_dir, k=5)
         text = ("没能识别问题中的指标（支持：三公经费、公务接待费、公务用车运行维护费、因公出国费、项目支出、基本支出、人员经费、"
-                "公用经费、收入总计、支出总计、项目金额、绩效指标）。")
+                "公用经费、机关运行经费、政府采购、收入总计、支出总计、功能/经济分类科目（如住房保障支出、会议费）、"
+                "项目金额、绩效指标）。")
         text += "可以改用全文检索 /search。" if error else f"以下是全文检索的{len(results)}条结果。"
         rows = [r if isinstance(r, dict) else {"text": str(r)} for r in results]
         return Answer(question=question, answer=text, rows=rows, plan=plan, unit=None)

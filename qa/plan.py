@@ -24,7 +24,7 @@ UNIT_FACTOR = {"万元": 1.0, "元": 10000.0, "亿元": 0.0001}
 class Source:
     table: str
     field: str
-    where: str  # constant SQL over alias t
+    where: str  # constant SQL over alias t; each `?` is bound to the plan's keyword (subject metrics only)
     priority: tuple[str, ...] = ()  # preferred table_kind order
 
 
@@ -39,8 +39,16 @@ class Metric:
     keywords: tuple[str, ...] = field(default_factory=tuple)
 
 
-_SG = "t.unit_name = '合计'"
+# the 合计 line of a 三公 table; a document whose table has no 合计 line but exactly one line (one-row tables of
+# Shanghai-style disclosures) uses that line
+_SG = ("(t.unit_name = '合计' OR NOT EXISTS (SELECT 1 FROM sangong s2 WHERE s2.doc_id = t.doc_id AND s2.measure "
+       "IS NOT DISTINCT FROM t.measure AND s2.record_id <> t.record_id))")
 _FL = "t.level = '合计'"
+# 经济分类 合计 of the 基本支出 tables (a 机关运行经费表 also has a 合计 line)
+_EL = "t.level = '合计' AND t.table_kind IS DISTINCT FROM '机关运行经费表'"
+_EK = ("基本支出表", "财政拨款基本支出表")
+# a narrative figure: subject without a leading item number and without (类)/(款)/(项) markers
+FACT_SUBJECT = "regexp_replace(t.subject, '^[0-9一二三四五六七八九十]+[.、．]|[(（](类|款|项)[)）]', '', 'g')"
 METRICS: dict[str, Metric] = {
     m.key: m
     for m in (
@@ -60,28 +68,51 @@ METRICS: dict[str, Metric] = {
                fact_exact=("项目支出",), keywords=("项目支出", "项目经费")),
         Metric("basic_expense", "基本支出",
                (Source("function_line", "basic", _FL, ("支出总表", "一般公共预算支出表")),
-                Source("econ_line", "total", "t.level = '合计'")),
+                Source("econ_line", "total", _EL, _EK)),
                fact_exact=("基本支出", "一般公共预算基本支出"), keywords=("基本支出",)),
         Metric("personnel", "人员经费",
-               (Source("econ_line", "personnel", "t.level = '合计'"),
-                Source("function_line", "personnel", _FL, ("支出总表", "一般公共预算支出表"))),
+               (Source("econ_line", "personnel", _EL, _EK),
+                Source("function_line", "personnel", _FL, ("支出总表", "一般公共预算支出表")),
+                Source("fact", "value", f"t.metric = 'amount' AND {FACT_SUBJECT} IN ('人员经费', '人员支出')")),
                fact_exact=("人员经费", "人员支出"), keywords=("人员经费", "人员支出")),
         Metric("public_expense", "公用经费",
-               (Source("econ_line", "public", "t.level = '合计'"),
-                Source("function_line", "public", _FL, ("支出总表", "一般公共预算支出表"))),
+               (Source("econ_line", "public", _EL, _EK),
+                Source("function_line", "public", _FL, ("支出总表", "一般公共预算支出表")),
+                Source("fact", "value", f"t.metric = 'amount' AND {FACT_SUBJECT} IN ('公用经费', '日常公用支出', "
+                                        "'日常公用经费')")),
                fact_exact=("公用经费", "日常公用支出"), keywords=("公用经费", "日常公用")),
         Metric("income_total", "收入总计",
                (Source("budget_total", "amount", "t.name = '收入总计'", ("收支总表", "财政拨款收支总表")),),
-               fact_exact=("收入", "预算收入"),
-               keywords=("收入总计", "收支总预算", "总收入", "收入预算", "收入总额", "预算总额", "收支预算", "总预算")),
+               ("%收入预算", "%收入预算总%", "收支总%", "%收、支预算总%"), fact_exact=("收入", "预算收入"),
+               keywords=("收入总计", "收支总预算", "总收入", "收入预算", "预算收入", "收入总额", "预算总额", "收支预算",
+                         "总预算")),
         Metric("expense_total", "支出总计",
                (Source("budget_total", "amount", "t.name = '支出总计'", ("收支总表", "财政拨款收支总表")),),
-               fact_exact=("支出", "预算支出"), keywords=("支出总计", "总支出", "支出预算", "支出总额")),
+               ("%支出预算", "%支出预算总%", "收支总%", "%收、支预算总%", "预算支出安排"), fact_exact=("支出", "预算支出"),
+               keywords=("支出总计", "总支出", "支出预算", "支出总额")),
+        Metric("operating_expense", "机关运行经费",
+               (Source("econ_line", "total", "t.table_kind = '机关运行经费表' AND t.level = '合计'"),
+                Source("fact", "value", "t.metric = 'amount' AND t.subject LIKE '%机关运行经费%' "
+                                        "AND t.subject NOT LIKE '%比%'")),
+               ("%机关运行经费%",), keywords=("机关运行经费", "机关运行费", "机关运转经费")),
+        Metric("procurement", "政府采购预算",
+               (Source("fact", "value", "t.metric = 'amount' AND t.subject LIKE '%政府采购%' AND t.subject NOT SIMILAR TO "
+                                        "'.*(货物|工程|服务|中小|小型|微型|预留|面向).*'"),),
+               ("%政府采购%",), keywords=("政府采购",)),
         Metric("project_amount", "项目金额",
                (Source("project", "amount", "t.table_kind IN ('项目支出表', '绩效目标表') AND t.name <> '资金总额'"),),
                keywords=()),
+        # a 科目 named in the question (功能分类 类 name or 经济分类 name, e.g. 住房保障支出, 会议费): plan.keyword
+        Metric("subject", "科目",
+               (Source("function_line", "total", "t.level = '类' AND t.name = ?",
+                       ("支出总表", "一般公共预算支出表", "财政拨款支出表", "收入总表")),
+                Source("econ_line", "total", "t.level IN ('类', '款') AND t.name = ?", (*_EK, "机关运行经费表")),
+                Source("fact", "value", f"t.metric = 'amount' AND {FACT_SUBJECT} = ?")),
+               keywords=()),
     )
 }
+# metrics whose value is a money amount of the department (not 项目金额 / 科目, which need more than a keyword)
+KEYWORD_METRICS = tuple(m for m in METRICS.values() if m.keywords)
 
 
 class QueryPlan(BaseModel):
@@ -107,6 +138,12 @@ class QueryPlan(BaseModel):
     def metric_def(self) -> Metric | None:
         return METRICS.get(self.metric or "")
 
+    def label(self) -> str:
+        metric = self.metric_def()
+        if metric is None:
+            return ""
+        return self.keyword if self.metric == "subject" and self.keyword else metric.label
+
 
 # ---------------------------------------------------------------------------------------------------- departments
 
@@ -114,32 +151,62 @@ _ADMIN = "省市区县镇乡"
 
 
 def department_aliases(department: str) -> set[str]:
-    """Full name, name without 中共, names with leading place names dropped, names without 人民.
+    """Full name, name without 中共, names with leading place names dropped, names without 人民 / 高级, street offices
+    without 人民政府 / 办事处, 委员会 shortened to 委.
 
-    `中共绍兴市委组织部` → 绍兴市委组织部, 市委组织部; `江苏省人民检察院` → 省人民检察院, 省检察院, 江苏省检察院.
+    `中共绍兴市委组织部` → 绍兴市委组织部, 市委组织部; `江苏省人民检察院` → 省人民检察院, 省检察院, 江苏省检察院;
+    `上海市普陀区人民政府万里街道办事处` → 万里街道办事处, 万里街道; `上海市普陀区商务委员会` → 普陀区商务委.
     """
     base = department.removeprefix("中共")
     names = {department, base}
+    if "人民政府" in base:
+        head, _, tail = base.partition("人民政府")
+        if re.search(r"街道|镇|乡", tail):
+            names |= {tail, head + tail}
     for i in range(1, len(base)):
         if base[i] in _ADMIN:
             names.add(base[i:])
         if base[i - 1] in _ADMIN and base[i] != "委":
             names.add(base[i:])
     names |= {name.replace("人民", "") for name in names}
+    names |= {name.replace("高级", "") for name in names if "高级" in name}
+    names |= {name.removesuffix("办事处") for name in names if name.endswith("街道办事处")}
+    names |= {name.removesuffix("员会") for name in names if name.endswith("委员会")}
     return {name for name in names if len(name) >= 3 and not name.startswith("委")}
 
 
-def resolve_departments(question: str, departments: list[str]) -> tuple[list[list[str]], list[str]]:
+class AliasIndex:
+    """Department aliases → department names, built once per store version (the engine caches it). Matching a
+    question enumerates the question's substrings (≤ the longest alias) instead of scanning every alias."""
+
+    def __init__(self, departments: list[str]):
+        self.departments = list(departments)
+        self.alias_map: dict[str, set[str]] = {}
+        for dept in self.departments:
+            for alias in department_aliases(dept):
+                self.alias_map.setdefault(alias, set()).add(dept)
+        self.max_len = max((len(a) for a in self.alias_map), default=0)
+        self.aliases = list(self.alias_map)
+
+    def hits(self, question: str) -> list[tuple[int, int, str]]:
+        found = []
+        n = len(question)
+        for i in range(n):
+            for j in range(i + 3, min(n, i + self.max_len) + 1):
+                if question[i:j] in self.alias_map:
+                    found.append((i, j, question[i:j]))
+        return found
+
+
+_DEPT_SPAN = re.compile(r"[\u4e00-\u9fff]{2,16}?(?:组织部|宣传部|检察院|法院|委员会|办公厅|办公室|街道|局|厅|部(?!门)|院|委(?!员))")
+
+
+def resolve_departments(question: str, departments: list[str] | AliasIndex) -> tuple[list[list[str]], list[str]]:
     """Departments mentioned in the question: groups of candidate department names (several when ambiguous) and
     the mention strings. Exact alias matches first (longest, non-overlapping), then rapidfuzz for near misses."""
-    alias_map: dict[str, set[str]] = {}
-    for dept in departments:
-        for alias in department_aliases(dept):
-            alias_map.setdefault(alias, set()).add(dept)
-    hits: list[tuple[int, int, str]] = []
-    for alias in alias_map:
-        for m in re.finditer(re.escape(alias), question):
-            hits.append((m.start(), m.end(), alias))
+    index = departments if isinstance(departments, AliasIndex) else AliasIndex(departments)
+    alias_map = index.alias_map
+    hits = index.hits(question)
     hits.sort(key=lambda h: (-(h[1] - h[0]), h[0]))
     taken: list[tuple[int, int, str]] = []
     for start, end, alias in hits:
@@ -152,13 +219,38 @@ def resolve_departments(question: str, departments: list[str]) -> tuple[list[lis
         return groups, mentions
     from rapidfuzz import fuzz, process
 
-    for m in re.finditer(r"[\u4e00-\u9fff]{2,16}?(?:组织部|宣传部|检察院|法院|委员会|办公室|局|厅|部|院|委)", question):
-        span = re.sub(r"^(?:哪个|请问|查询|看看)", "", m.group(0))
-        best = process.extractOne(span, list(alias_map), scorer=fuzz.ratio, score_cutoff=80)
+    for m in _DEPT_SPAN.finditer(question):
+        span = re.sub(r"^(?:哪个|哪些|请问|查询|看看)", "", m.group(0))
+        if len(span) < 3:
+            continue
+        best = process.extractOne(span, index.aliases, scorer=fuzz.ratio, score_cutoff=80)
         if best:
             groups.append(sorted(alias_map[best[0]]))
             mentions.append(span)
     return groups, mentions
+
+
+def longest_name_in(question: str, names: set[str] | frozenset[str], min_len: int = 3, max_len: int = 60) -> str | None:
+    """The longest element of `names` that occurs in the question (substring enumeration, no scan over names)."""
+    n = len(question)
+    for length in range(min(n, max_len), min_len - 1, -1):
+        for i in range(n - length + 1):
+            if question[i:i + length] in names:
+                return question[i:i + length]
+    return None
+
+
+@dataclass
+class Catalog:
+    """What the parser needs to know about the store: departments (as an alias index), regions, years, 科目 names and
+    project names. Built by the engine once per store version."""
+
+    aliases: AliasIndex
+    regions: list[str]
+    years: list[int]
+    subjects: frozenset[str] = frozenset()
+    projects: frozenset[str] = frozenset()
+    project_max_len: int = 0
 
 
 # ---------------------------------------------------------------------------------------------------- the parser
@@ -172,15 +264,31 @@ def _num(text: str) -> int | None:
     return _CN_NUM.get(text)
 
 
+GENERIC = ("income_total", "expense_total")
+
+
 def find_metric(question: str) -> str | None:
+    """The metric a question's keywords name; the generic totals (收入/支出总计) only when nothing more specific is named."""
     q = question.replace("“", "").replace("”", "").replace('"', "")
-    for metric in METRICS.values():
+    for metric in sorted(KEYWORD_METRICS, key=lambda m: m.key in GENERIC):
         if any(word in q for word in metric.keywords):
             return metric.key
     return None
 
 
-def parse_question(question: str, departments: list[str], regions: list[str], years: list[int]) -> QueryPlan:
+def subject_names(names: list[str]) -> frozenset[str]:
+    """科目 names usable as a `subject` metric: long enough and not already a registered metric (公务接待费 stays a 三公 item)."""
+    return frozenset(n for n in names if n and len(n) >= 3 and find_metric(n) in (None, *GENERIC))
+
+
+def project_names(names: list[str]) -> frozenset[str]:
+    return frozenset(n for n in names if n and len(n) >= 4 and find_metric(n) is None)
+
+
+def parse_question(question: str, departments: list[str] | AliasIndex, regions: list[str], years: list[int], *,
+                   subjects: frozenset[str] = frozenset(), projects: frozenset[str] = frozenset()) -> QueryPlan:
+    """Question → plan. `departments` may be a prebuilt AliasIndex; `subjects` are 科目 names (功能/经济分类) and
+    `projects` project names present in the store (see Catalog)."""
     q = question.strip().replace(" ", "").replace("　", "")
     q = q.replace("（", "(").replace("）", ")").replace("？", "?").replace("，", ",")
     notes: list[str] = []
@@ -225,12 +333,22 @@ def parse_question(question: str, departments: list[str], regions: list[str], ye
 
     metric = find_metric(q)
     entity: Literal["department", "project"] = "department"
+    keyword: str | None = None
+    if metric is None or metric in GENERIC:
+        q_plain = q.replace("“", "").replace("”", "").replace('"', "")
+        project = longest_name_in(q_plain, projects, min_len=4) if projects else None
+        quoted = re.search(r"[“\"「『]([^“”\"」』]{2,60})[”\"」』]", q)
+        subject = longest_name_in(q_plain, subjects, min_len=3) if subjects else None
+        if project or (quoted and "项目" in q and not subject):
+            metric, entity, keyword = "project_amount", "project", project or quoted.group(1)
+        elif subject:
+            metric, keyword = "subject", subject
     if metric is None and "项目" in q:
         metric, entity = "project_amount", "project"
 
     def plan(intent: str, **extra) -> QueryPlan:
         base = dict(intent=intent, metric=metric, departments=flat, department_mentions=mentions, region=region,
-                    year=year, unit=unit, k=k, order=order, entity=entity, notes=notes)
+                    year=year, unit=unit, k=k, order=order, entity=entity, notes=notes, keyword=keyword)
         base.update(extra)
         return QueryPlan(**base)
 
@@ -258,7 +376,8 @@ def parse_question(question: str, departments: list[str], regions: list[str], ye
     if metric is None:
         return plan("unknown")
 
-    if re.search(r"比上年|比去年|较上年|同比|增加多少|减少多少|增长率|增幅|降幅|变化|增长了|下降了|增减", q):
+    if re.search(r"比上年|比去年|较上年|与上年相比|同比|增加多少|减少多少|增长率|增幅|降幅|变化|增长了|下降了|增减|"
+                 r"[比较](?:20)?\d{2}年", q):
         return plan("change")
     if re.search(r"占比|比例|比重|占.{0,12}(?:多少|百分之|%)", q):
         denominator = "expense_total"
@@ -273,6 +392,8 @@ def parse_question(question: str, departments: list[str], regions: list[str], ye
         return plan("count")
     if re.search(r"一共|总共|合计多少|合计是|总和|加起来|共计|累计", q):
         return plan("sum")
+    if entity == "project" and keyword:
+        return plan("lookup")
     if re.search(r"各部门|各单位|分别|有哪些|列出|列表|每个|所有", q) or entity == "project" or not flat:
         return plan("list")
     return plan("lookup")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -11,9 +14,18 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import CORPUS
+import batch_support
+import pypdfium2
+from conftest import CORPUS, REALDOCS
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
 
+from yusuan.extract import extract_path
 from yusuan.extract.batch import collect_files, run_batch, write_error_report
+from yusuan.model import RECORD_KINDS
 from yusuan.store import Store
 
 YUSUAN = [sys.executable, "-m", "yusuan.cli"]
@@ -62,48 +74,217 @@ def test_cli_exit_code_and_skip_unchanged(tmp_path):
 
 
 def _snapshot(db: Path) -> dict[str, list]:
+    """Every row of every table (documents without their timestamp), duplicates kept."""
     with Store(db, read_only=True) as store:
-        return {
-            kind: sorted(store.con.execute(f"SELECT record_id, \"values\" FROM {kind}").fetchall())
-            for kind in ("documents", "budget_total", "function_line", "econ_line", "sangong", "project", "indicator", "fact")
-            if kind != "documents"
-        } | {"documents": sorted(store.con.execute("SELECT doc_id, sha256 FROM documents").fetchall())}
+        tables = {kind: store.con.execute(f"SELECT * FROM {kind}").fetchall() for kind in RECORD_KINDS}
+        tables["documents"] = store.con.execute("SELECT * EXCLUDE (extracted_at) FROM documents").fetchall()
+    return {name: sorted(rows, key=repr) for name, rows in tables.items()}
+
+
+def _pdf(draw=None, **options) -> bytes:
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, **options)
+    (draw or (lambda pdf: pdf.drawString(100, 700, "budget")))(pdf)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _scanned_pdf() -> bytes:
+    """One page holding only a picture of text: no text layer."""
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+
+    def text(pdf: canvas.Canvas) -> None:
+        pdf.setFont("STSong-Light", 18)
+        pdf.drawString(80, 760, "2025年部门收支预算总表")
+        pdf.drawString(80, 730, "收入总计 3,121.42 万元")
+
+    image = pypdfium2.PdfDocument(_pdf(text))[0].render(scale=1.5).to_pil()
+    return _pdf(lambda pdf: pdf.drawImage(ImageReader(image), 0, 0, width=A4[0], height=A4[1]))
+
+
+GOOD_PDFS = [  # small real disclosures: tables only, narrative only, both
+    "jiangsu-open-budget/江苏省人大办公厅/江苏省人大常委会办公厅2019年部门预算公开表.pdf",
+    "jiangsu-open-budget/江苏省委办公厅/江苏省委办公厅2018年度部门预算公开文件.pdf",
+    "shanghai-tianbaoxitong/上海市财政局25年预算.pdf",
+]
+
+
+def _rows_of(store: Store, doc_id: str) -> dict[str, list]:
+    return {kind: sorted(store.con.execute(f"SELECT * FROM {kind} WHERE doc_id = ?", [doc_id]).fetchall(), key=repr)
+            for kind in RECORD_KINDS}
+
+
+def test_pdf_batch_with_broken_and_scanned_files(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for relative in GOOD_PDFS:
+        shutil.copy(REALDOCS / relative, folder / Path(relative).name)
+    good = _pdf(lambda pdf: pdf.drawString(100, 700, "Budget 2025 " * 20))
+    noise = random.Random(7).randbytes(20_000)
+    (folder / "junk.pdf").write_bytes(noise)
+    (folder / "corrupt.pdf").write_bytes(b"%PDF-1.4\n" + noise)
+    (folder / "truncated.pdf").write_bytes(good[: len(good) // 2])
+    (folder / "encrypted.pdf").write_bytes(_pdf(encrypt="secret"))
+    (folder / "empty.pdf").write_bytes(b"")
+    (folder / "scanned.pdf").write_bytes(_scanned_pdf())
+
+    with Store(tmp_path / "db.duckdb") as store:
+        result = run_batch(collect_files([folder]), store, workers=2, timeout=120)
+        report = write_error_report(result, tmp_path)
+        outcomes = {Path(o.source).name: o for o in result.outcomes}
+        assert len(outcomes) == 9
+        assert {name for name, o in outcomes.items() if o.status == "failed"} == {
+            "junk.pdf", "corrupt.pdf", "truncated.pdf", "encrypted.pdf", "empty.pdf"}
+        assert (outcomes["junk.pdf"].stage, outcomes["junk.pdf"].reason) == (
+            "read", f"not a PDF (starts with {noise[:16]!r})")
+        assert outcomes["corrupt.pdf"].stage == "open"
+        assert outcomes["corrupt.pdf"].reason.startswith("truncated or corrupt PDF")
+        assert outcomes["truncated.pdf"].stage == "open"
+        assert outcomes["truncated.pdf"].reason.startswith("truncated or corrupt PDF")
+        assert (outcomes["encrypted.pdf"].stage, outcomes["encrypted.pdf"].reason) == (
+            "open", "encrypted PDF (password required)")
+        assert (outcomes["empty.pdf"].stage, outcomes["empty.pdf"].reason) == ("read", "file is empty")
+
+        # every good document is in the store exactly as extracting it alone gives it
+        assert store.con.execute("SELECT count(*) FROM documents").fetchone()[0] == 4  # 3 good + the scan
+        for relative in GOOD_PDFS:
+            name = Path(relative).name
+            alone = extract_path(folder / name)
+            with Store(tmp_path / f"alone-{alone.document.doc_id}.duckdb") as single:
+                single.replace(alone)
+                expected = _rows_of(single, alone.document.doc_id)
+            assert outcomes[name].status == "extracted"
+            assert outcomes[name].records == len(alone.records) > 0
+            assert outcomes[name].pages == alone.document.pages
+            assert _rows_of(store, alone.document.doc_id) == expected
+
+    # the scanned page is either read by OCR or reported as needing it
+    scanned = outcomes["scanned.pdf"]
+    assert scanned.status == "extracted" and scanned.pages == 1
+    ocr_expected = importlib.util.find_spec("rapidocr_onnxruntime") is not None and os.environ.get("YUSUAN_OCR") != "0"
+    if ocr_expected:
+        assert scanned.pages_needing_ocr == []
+        assert scanned.warnings[0].startswith("page 1: no text layer, text read by OCR")
+    else:
+        assert scanned.pages_needing_ocr == [1]
+        assert scanned.warnings[0] == "page 1: no text layer (scanned image?), OCR not available"
+
+    entries = {Path(entry["source"]).name: entry for entry in map(json.loads, report.read_text("utf-8").splitlines())}
+    failed = {name: (entry["stage"], entry["reason"]) for name, entry in entries.items() if entry["status"] == "failed"}
+    assert failed == {name: (o.stage, o.reason) for name, o in outcomes.items() if o.status == "failed"}
+    assert entries["scanned.pdf"]["pages_needing_ocr"] == scanned.pages_needing_ocr
+    assert entries["scanned.pdf"]["warnings"] == scanned.warnings
+    for name, entry in entries.items():  # good files are listed only for their warnings
+        assert set(entry) == {"source", "status", "stage", "reason", "pages", "records", "pages_needing_ocr",
+                              "warnings", "seconds"}
+        assert entry["status"] == "failed" or entry["warnings"], name
+    assert set(entries) - set(failed) == {name for name, o in outcomes.items()
+                                          if o.status == "extracted" and o.warnings}
+
+
+def test_crashing_hanging_and_memory_hungry_files_cost_only_themselves(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    seeds = sorted(CORPUS.glob("*.txt"))[:2]
+    for path in seeds:
+        shutil.copy(path, folder / path.name)
+    for name in ("crash", "hang", "hog"):
+        (folder / f"{name}.txt").write_text(f"单位：万元\n{name}\n", encoding="utf-8")
+    started = time.monotonic()
+    with Store(tmp_path / "db.duckdb") as store:
+        result = run_batch(collect_files([folder]), store, workers=2, timeout=1, max_memory_mb=250,
+                           task=batch_support.misbehaving)
+        documents = store.con.execute("SELECT count(*) FROM documents").fetchone()[0]
+    assert time.monotonic() - started < 30
+    outcomes = {Path(o.source).name: o for o in result.outcomes}
+    assert {name for name, o in outcomes.items() if o.status == "extracted"} == {path.name for path in seeds}
+    assert documents == 2
+    assert outcomes["crash.txt"].stage == "worker"
+    assert outcomes["crash.txt"].reason == "worker died while reading the file: killed by SIGKILL (out of memory?)"
+    assert outcomes["hang.txt"].reason == "timed out after 1 s (worker killed)"
+    assert outcomes["hog.txt"].reason == "used more than 250 MB of memory (worker killed)"
+    assert all(0 < peak < 250 for peak in result.worker_peak_rss_mb.values())
+
+
+def _interrupted_folder(tmp_path: Path) -> Path:
+    """Small real PDFs between copies of the seed texts, and one broken file."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    texts = [(path, copy) for copy in range(2) for path in sorted(CORPUS.glob("*.txt"))]
+    number = 0
+    for index, relative in enumerate(GOOD_PDFS):
+        shutil.copy(REALDOCS / relative, folder / f"{number:02d}_{Path(relative).name}")
+        number += 1
+        for path, copy in texts[index * 4: index * 4 + 4]:  # distinct contents: every file is its own document
+            text = path.read_text(encoding="utf-8") + f"\n附注 {copy}\n"
+            (folder / f"{number:02d}_{path.name}").write_text(text, encoding="utf-8")
+            number += 1
+    (folder / f"{number:02d}_broken.pdf").write_bytes(b"%PDF-1.4\n")
+    return folder
+
+
+def _workers_of(pid: int) -> list[str]:
+    """Worker processes started by ``pid`` that are still running (Linux)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"yusuan.extract.worker" in argv and argv[-2:-1] == [str(pid).encode()]:
+            found.append(cmdline.parent.name)
+    return found
 
 
 def test_killed_run_resumes_to_identical_rows(tmp_path):
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for copy in range(12):  # distinct contents so every file is its own document
-        for path in CORPUS.glob("*.txt"):
-            text = path.read_text(encoding="utf-8") + f"\n附注 {copy}\n"
-            (folder / f"{copy:02d}_{path.name}").write_text(text, encoding="utf-8")
+    folder = _interrupted_folder(tmp_path)
+    total = len(collect_files([folder]))
+    command = [*YUSUAN, "extract", str(folder), "--workers", "2", "--data"]
     reference = tmp_path / "reference"
-    subprocess.run([*YUSUAN, "extract", str(folder), "--data", str(reference)], check=True, capture_output=True)
+    uninterrupted = subprocess.run([*command, str(reference)], capture_output=True, text=True)
+    assert uninterrupted.returncode == 1, uninterrupted.stdout + uninterrupted.stderr  # the broken file
+    assert uninterrupted.stdout.count("[extracted]") == total - 1
 
     killed = tmp_path / "killed"
-    process = subprocess.Popen([*YUSUAN, "extract", str(folder), "--data", str(killed)], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen([*command, str(killed)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
     done = 0
-    deadline = time.monotonic() + 60
-    while done < 8 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 120
+    while done < 5 and time.monotonic() < deadline:
         line = process.stdout.readline()
         done += line.startswith("[extracted]")
-    process.send_signal(signal.SIGKILL)
+    process.send_signal(signal.SIGKILL)  # while a worker is reading the next files
     process.wait()
+    for _ in range(50):  # the workers die with their parent
+        if not _workers_of(process.pid):
+            break
+        time.sleep(0.1)
+    assert not _workers_of(process.pid)
     with Store(killed / "yusuan.duckdb", read_only=True) as store:
         partial = store.con.execute("SELECT count(*) FROM documents").fetchone()[0]
-    assert 8 <= partial < 60
+    assert 5 <= partial < total - 1
+    assert not (killed / "errors.jsonl").exists()
 
-    resumed = subprocess.run([*YUSUAN, "extract", str(folder), "--data", str(killed)], capture_output=True, text=True)
-    assert resumed.returncode == 0
+    resumed = subprocess.run([*command, str(killed)], capture_output=True, text=True)
+    assert resumed.returncode == 1
     assert resumed.stdout.count("[skipped]") == partial
-    assert _snapshot(killed / "yusuan.duckdb") == _snapshot(reference / "yusuan.duckdb")
+    assert resumed.stdout.count("[extracted]") == total - 1 - partial
+    rows = _snapshot(killed / "yusuan.duckdb")
+    assert rows == _snapshot(reference / "yusuan.duckdb")
+    assert len({row[0] for row in rows["documents"]}) == len(rows["documents"]) == total - 1
+    for kind in RECORD_KINDS:
+        assert len({row[0] for row in rows[kind]}) == len(rows[kind])  # record ids are unique: no duplicates
+    assert sum(len(rows[kind]) for kind in RECORD_KINDS) > 500
+    assert [json.loads(line)["status"] for line in (killed / "errors.jsonl").read_text("utf-8").splitlines()
+            if '"failed"' in line] == ["failed"]
 
 
-def test_parallel_workers_match_serial(tmp_path):
+def test_parallel_workers_match_in_process(tmp_path):
     files = collect_files([CORPUS])
     with Store(tmp_path / "serial.duckdb") as serial, Store(tmp_path / "parallel.duckdb") as parallel:
-        run_batch(files, serial, workers=1)
+        run_batch(files, serial, workers=0)  # read in this process
         result = run_batch(files, parallel, workers=2)
         assert not result.failed
-        assert serial.counts() == parallel.counts()
+        assert len(result.worker_peak_rss_mb) == 2
+    assert _snapshot(tmp_path / "serial.duckdb") == _snapshot(tmp_path / "parallel.duckdb")
