@@ -65,12 +65,17 @@ def test_cli_exit_code_and_skip_unchanged(tmp_path):
     first = subprocess.run([*YUSUAN, "extract", str(folder), "--data", str(data)], capture_output=True, text=True)
     assert first.returncode == 1
     assert "empty.txt" in first.stdout and "file is empty" in first.stdout
+    first_report = (data / "errors.jsonl").read_text("utf-8").splitlines()
     (folder / "empty.txt").unlink()
     (folder / "junk.txt").unlink()
     (folder / "latin1.txt").unlink()
     second = subprocess.run([*YUSUAN, "extract", str(folder), "--data", str(data)], capture_output=True, text=True)
     assert second.returncode == 0, second.stdout + second.stderr
     assert second.stdout.count("[skipped]") == 6
+    # the report of a run that skipped everything still lists the stored warnings of the unchanged files
+    entries = [json.loads(line) for line in (data / "errors.jsonl").read_text("utf-8").splitlines()]
+    assert entries and all(entry["status"] == "skipped" and entry["warnings"] for entry in entries)
+    assert {entry["source"] for entry in entries} == {e["source"] for e in map(json.loads, first_report) if e["warnings"]}
 
 
 def _snapshot(db: Path) -> dict[str, list]:
@@ -132,6 +137,7 @@ def test_pdf_batch_with_broken_and_scanned_files(tmp_path):
     with Store(tmp_path / "db.duckdb") as store:
         result = run_batch(collect_files([folder]), store, workers=2, timeout=120)
         report = write_error_report(result, tmp_path)
+        again = {Path(o.source).name: o for o in run_batch(collect_files([folder]), store, workers=2).outcomes}
         outcomes = {Path(o.source).name: o for o in result.outcomes}
         assert len(outcomes) == 9
         assert {name for name, o in outcomes.items() if o.status == "failed"} == {
@@ -169,6 +175,13 @@ def test_pdf_batch_with_broken_and_scanned_files(tmp_path):
     else:
         assert scanned.pages_needing_ocr == [1]
         assert scanned.warnings[0] == "page 1: no text layer (scanned image?), OCR not available"
+
+    # re-run: the scan is unchanged and skipped, its problems read back from the store
+    assert again["scanned.pdf"].status == "skipped"
+    assert (again["scanned.pdf"].warnings, again["scanned.pdf"].pages_needing_ocr) == (
+        scanned.warnings, scanned.pages_needing_ocr)
+    assert {name for name, o in again.items() if o.status == "failed"} == {
+        name for name, o in outcomes.items() if o.status == "failed"}
 
     entries = {Path(entry["source"]).name: entry for entry in map(json.loads, report.read_text("utf-8").splitlines())}
     failed = {name: (entry["stage"], entry["reason"]) for name, entry in entries.items() if entry["status"] == "failed"}
@@ -253,6 +266,7 @@ def test_killed_run_resumes_to_identical_rows(tmp_path):
     deadline = time.monotonic() + 120
     while done < 5 and time.monotonic() < deadline:
         line = process.stdout.readline()
+        assert line, "the run ended before it could be killed"
         done += line.startswith("[extracted]")
     process.send_signal(signal.SIGKILL)  # while a worker is reading the next files
     process.wait()
