@@ -22,6 +22,9 @@ demo: install
 	rm -rf $(DATA)
 	$(BIN)/yusuan extract corpus/*.txt --data $(DATA)
 	$(BIN)/yusuan docs --data $(DATA)
+	$(BIN)/yusuan index --data $(DATA)
+	$(BIN)/yusuan ask "哪个部门三公经费最高" --data $(DATA)
+	$(BIN)/yusuan search "请客吃饭的费用" -k 3 --data $(DATA)
 
 test: install-dev
 	$(BIN)/ruff check .
@@ -30,8 +33,11 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 
-bench: install
+bench: install-dev
 	$(BIN)/python bench/bench_extract.py
+	$(BIN)/python bench/bench_pdf.py
+	$(BIN)/python bench/bench_search.py
+	$(BIN)/python bench/bench_api.py
 
 clean:
 	rm -rf $(DATA) yusuan-export .pytest_cache
