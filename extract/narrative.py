@@ -19,8 +19,8 @@ _SENTENCE_END = re.compile(r"[。；;！？]")
 _LIST_ITEM = re.compile(r"^\s*(?:[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．]|\d+[、.．](?!\d))")
 _AMOUNT = re.compile(r"(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s*(?P<unit>万元|亿元|元)")
 _SUBJECT_STOP = re.compile(r"[，,。；;：:、（）()]|其中|包括|主要|用于|比上年|较上年|与上年")
-_VERBS = re.compile(r"(预算数为|预算数|决算数为|决算数|预算为|共计|合计为|总额为|总额|为|是|达到|计)$")
-_CODE_NOTE = re.compile(r"[(（](\d*[类款项])[)）]")  # 公共安全支出(204类)司法(06款): part of the subject
+_VERBS = re.compile(r"(预算数为|预算数|决算数为|决算数|预算为|预算安排|安排|共计|合计为|总额为|总额|为|是|达到|计)$")
+_CODE_NOTE = re.compile(r"[(（](\d*[类款项]|境)[)）]")  # 公共安全支出(204类)司法(06款), 因公出国(境)费: one subject
 _CHANGE_VERB = re.compile(r"(增加|减少|增长|下降|降低|上升)\s*$")
 _CHANGE = re.compile(
     r"^[^。；;]{0,24}?(?:比|较|与)(?:上年|上一年|\d{4}年)[^，,。；;]{0,12}?(?P<dir>增加|减少|增长|下降|持平|降低|上升|一致)"
@@ -30,7 +30,7 @@ _PCT = re.compile(r"^[^。；;]{0,40}?(?P<dir>增长|下降|增加|减少|降低
 _SHARE = re.compile(r"^\s*[，,]?\s*占[^，,。；;%]{0,20}?(?P<num>\d+(?:\.\d+)?)\s*%")
 _REASON = re.compile(r"(?P<reason>主要(?:原因)?(?:是|为|系|用于)[:：]?[^。；;]+)")
 _PRIOR = re.compile(r"^(?:当年|上年|上一年)?(?:预算)?执行数$|^上年(?:预算数|决算数)$")
-_REPEAT = re.compile(r"^(?:预算)?安排$")
+_REPEAT = re.compile(r"(?:^|\d{4}\s*年度?)(?:预算)?安排\s*$")
 _YEAR_PREFIX = re.compile(r"^.*?\d{4}\s*年(?:度)?")
 _DECREASE = ("减少", "下降", "降低")
 
@@ -112,14 +112,14 @@ def _sentence_facts(sentence: str, offset: int, paragraph: _Paragraph, source: s
                 current.change = -value if _CHANGE_VERB.search(before).group(1) in _DECREASE else value
                 _apply_change(current, after, with_amount=False)
             continue
+        if current is not None and current.value == value and _REPEAT.search(before):
+            _apply_change(current, after)  # '2026年预算安排1672.67万元，比…减少1.07%' restates the last figure
+            continue
         subject = _subject(before)
         if subject is None:
             continue
         if current is not None and _PRIOR.match(subject):
             current.prior = current.prior if current.prior is not None else value
-            continue
-        if current is not None and _REPEAT.match(subject) and current.value == value:
-            _apply_change(current, after)
             continue
         line = paragraph.line_at(offset + match.start())
         fact = _fact(subject, value, sentence, line, source, match)
