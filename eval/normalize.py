@@ -83,7 +83,7 @@ def text_norm(value: Any) -> str:
 
 NAME_FIELDS = frozenset({"name", "subject", "project", "unit_name", "category", "level3"})
 # Spans of a sentence whose boundaries are a judgement call: equal when one contains the other.
-SPAN_FIELDS = frozenset({"sentence", "reason"})
+SPAN_FIELDS = frozenset({"sentence", "reason", "subject"})
 
 
 def text_equal(gold: Any, pred: Any, field: str = "") -> bool:

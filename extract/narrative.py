@@ -19,7 +19,7 @@ _SENTENCE_END = re.compile(r"[。；;！？]")
 _LIST_ITEM = re.compile(r"^\s*(?:[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．]|\d+[、.．](?!\d))")
 _AMOUNT = re.compile(r"(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s*(?P<unit>万元|亿元|元)")
 _SUBJECT_STOP = re.compile(r"[，,。；;：:、（）()]|其中|包括|主要|用于|比上年|较上年|与上年")
-_VERBS = re.compile(r"(预算数为|预算数|决算数为|决算数|预算为|预算安排|安排|共计|合计为|总额为|总额|为|是|达到|计)$")
+_VERBS = re.compile(r"(预算数为|预算数|决算数为|决算数|预算为|预算安排|安排|决算|共计|合计为|总额为|总额|为|是|达到|(?<![合总小])计)$")
 _CODE_NOTE = re.compile(r"[(（](\d*[类款项]|境)[)）]")  # 公共安全支出(204类)司法(06款), 因公出国(境)费: one subject
 _CHANGE_VERB = re.compile(r"(增加|减少|增长|下降|降低|上升)\s*$")
 _CHANGE = re.compile(
@@ -106,7 +106,7 @@ def _sentence_facts(sentence: str, offset: int, paragraph: _Paragraph, source: s
     for match in _AMOUNT.finditer(sentence):
         value = to_wanyuan(float(match.group("num").replace(",", "")), match.group("unit"))
         before, after = sentence[: match.start()], sentence[match.end() :]
-        current = (earlier + facts)[-1] if earlier or facts else None
+        current = next((fact for fact in reversed(earlier + facts) if fact.metric == "amount"), None)
         if _CHANGE_VERB.search(before):
             if current is not None and current.change is None:  # '…支出减少63.14万元，下降2.10%' about the last figure
                 current.change = -value if _CHANGE_VERB.search(before).group(1) in _DECREASE else value
