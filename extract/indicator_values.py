@@ -46,8 +46,8 @@ def parse_indicator_value(raw: str | None, name: str | None = None) -> Indicator
         if rest.value_num is not None and rest.unit:
             return rest
     loose = re.match(rf"^(?P<op>{_OPERATOR_PATTERN})?\s*(?P<num>\d+(?:\.\d+)?)(?P<rest>.+)$", text)
-    if loose and name and _same_words(loose.group("rest"), name):
-        # "≥90投保车辆数": the text after the number repeats the indicator name; it is not a unit.
+    if loose and ((name and _same_words(loose.group("rest"), name)) or _is_description(loose)):
+        # "≥90投保车辆数" repeats the indicator name, "≥90正常运行站点占总站点比率" describes it: neither is a unit.
         operator = _OPERATORS.get(loose.group("op") or "", "=")
         return IndicatorValue(operator, loose.group("num"), float(loose.group("num")), None)
     return IndicatorValue("定性", text, None, None)
@@ -64,3 +64,9 @@ def _same_words(rest: str, name: str) -> bool:
     if not rest or not ("\u4e00" <= rest[0] <= "\u9fff"):
         return False
     return len(rest) >= 2 and (rest in name or name in rest or len(set(rest) & set(name)) >= max(2, len(rest) // 2))
+
+
+def _is_description(loose: re.Match[str]) -> bool:
+    """An explicit comparison, a number, then words too long for a unit."""
+    rest = loose.group("rest").strip()
+    return bool(loose.group("op")) and len(rest) >= 5 and "\u4e00" <= rest[0] <= "\u9fff"
