@@ -173,7 +173,8 @@ class PerformanceRecognizer(Recognizer):
         for suffix in ("项目绩效目标表", "绩效目标表", "绩效目标申报表"):
             if name.endswith(suffix) and len(name) > len(suffix):
                 candidate = name[: -len(suffix)]
-                if not re.search(r"\d{4}年|部门预算|市级|省级|县级", candidate):
+                rest = re.sub(r"^\d{4}年度?", "", candidate)  # '2022年度干部考核经费' is a name, '2022年' is not
+                if rest and rest not in ("项目", "部门", "单位", "项目支出") and not re.search(r"部门预算|市级|省级|县级|区级", rest):
                     return candidate
         return None
 
