@@ -90,14 +90,14 @@ def text_equal(gold: Any, pred: Any, field: str = "") -> bool:
     """Text comparison; names (``NAME_FIELDS``) also ignore numbering prefixes like 一、 or （二）."""
     if gold is None or pred is None:
         return gold is None and pred is None
+    if field in SPAN_FIELDS and isinstance(gold, str) and isinstance(pred, str):
+        g, p = text_norm(strip_numbering(key_text(gold))), text_norm(strip_numbering(key_text(pred)))
+        return bool(g and p) and (g in p or p in g)
     if field in NAME_FIELDS and isinstance(gold, str) and isinstance(pred, str):
         return text_norm(strip_numbering(key_text(gold))) == text_norm(strip_numbering(key_text(pred)))
     if isinstance(gold, (int, float)) and not isinstance(gold, bool):
         num = to_number(pred)
         return num is not None and math.isclose(float(gold), num, abs_tol=1e-9)
-    if field in SPAN_FIELDS and isinstance(gold, str) and isinstance(pred, str):
-        g, p = text_norm(gold), text_norm(pred)
-        return bool(g and p) and (g in p or p in g)
     return text_norm(gold) == text_norm(pred)
 
 

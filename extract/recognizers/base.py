@@ -16,7 +16,7 @@ from yusuan.model import Cell, Provenance, Record, ValueSource
 from ..numbers import parse_amount, to_wanyuan
 from ..table import Table
 
-_NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．](?!\d))\s*")
+_NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+(?:、|[.．](?!\d)))\s*")
 _QUOTES = re.compile(r"[“”\"'‘’]")
 
 
