@@ -22,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from yusuan.config import db_path
-from yusuan.qa.engine import Answer
+from yusuan.qa.engine import Answer, invalidate_view
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 ANSWER_CACHE = 256
@@ -106,6 +106,7 @@ def create_app(data_dir: str | Path | None = None, max_upload_bytes: int = MAX_U
                 return
             with write_lock, Store(database) as store:
                 store.replace(extraction)
+            invalidate_view(str(database))
             doc = extraction.document
             jobs[job_id].update(status="done", doc_id=doc.doc_id, department=doc.department, year=doc.year,
                                 records=len(extraction.records))
@@ -183,7 +184,9 @@ def create_app(data_dir: str | Path | None = None, max_upload_bytes: int = MAX_U
 
         con = connect()
         try:
-            view = store_view(con, str(database))  # one cheap signature query; rebuilt only when the store changed
+            # the app is the store's only writer (it holds the database open) and invalidates the view after each
+            # upload, so the store's signature is re-read at most once a second
+            view = store_view(con, str(database), max_age=1.0)
             cache_key = (view.signature, q)
             with answers_lock:
                 body = answers.get(cache_key)

@@ -1,7 +1,7 @@
 """Run a QueryPlan over DuckDB (parameterised SQL, arithmetic in SQL) and phrase the answer in Chinese.
 
-Per store version (a cheap aggregate over `documents`: row count, newest `extracted_at`, xor of id hashes — an upload
-or re-extraction changes it) a StoreView is built once and cached: the parser's Catalog (department alias index,
+Per store version (a cheap aggregate over `documents`: row count and newest `extracted_at` — an upload or a
+re-extraction changes it) a StoreView is built once and cached: the parser's Catalog (department alias index,
 regions, years, 科目 and project names) and an in-memory DuckDB holding a copy of `documents` plus, built lazily on
 first use, one small table per metric (one row per document: the metric's value and its provenance), per narrative
 change pattern, per indicator keyword and for projects. Requests then query those small tables instead of scanning
@@ -14,6 +14,7 @@ import atexit
 import json
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ class StoreView:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, signature: tuple):
         self.signature = signature
+        self.checked = time.monotonic()  # when the signature was last confirmed
         self.catalog = self._build_catalog(con)
         self.mem = duckdb.connect(":memory:", config={"threads": 1})
         self.tables: dict[tuple, str] = {}
@@ -107,7 +109,7 @@ class StoreView:
                                 "SELECT DISTINCT name FROM econ_line WHERE level IN ('类', '款') AND name IS NOT NULL")
         projects = project_names(_column(con, "SELECT DISTINCT name FROM project WHERE name IS NOT NULL AND name <> '资金总额'"))
         return Catalog(aliases=AliasIndex(departments), regions=regions, years=years, subjects=subject_names(subjects),
-                       projects=projects, project_max_len=max((len(n) for n in projects), default=0))
+                       projects=projects)
 
     def _load(self, name: str, con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> None:
         src = con.cursor()  # its own cursor: `con` may hold an unfinished result
@@ -155,12 +157,17 @@ def _close_views() -> None:
         _VIEWS.clear()
 
 
-def store_view(con: duckdb.DuckDBPyConnection, key: Any = None) -> StoreView:
-    """The current StoreView of the store behind `con`, rebuilt only when its documents changed."""
+def store_view(con: duckdb.DuckDBPyConnection, key: Any = None, max_age: float = 0.0) -> StoreView:
+    """The current StoreView of the store behind `con`, rebuilt only when its documents changed. The store's signature
+    is read on every call unless the view was checked less than `max_age` seconds ago (for a caller that is the
+    store's only writer and calls `invalidate_view` after writing, like the API)."""
     key = key if key is not None else _database_key(con)
-    signature = tuple(con.execute(_SIGNATURE_SQL).fetchone())
     view = _VIEWS.get(key)
+    if view is not None and max_age and time.monotonic() - view.checked < max_age and len(view.tables) < MAX_TABLES:
+        return view
+    signature = tuple(con.execute(_SIGNATURE_SQL).fetchone())
     if view is not None and view.signature == signature and len(view.tables) < MAX_TABLES:
+        view.checked = time.monotonic()
         return view
     with _VIEWS_LOCK:
         view = _VIEWS.get(key)
@@ -171,26 +178,35 @@ def store_view(con: duckdb.DuckDBPyConnection, key: Any = None) -> StoreView:
         return view
 
 
+def invalidate_view(key: Any) -> None:
+    """Make the next store_view call for `key` read the store's signature (after a write)."""
+    view = _VIEWS.get(key)
+    if view is not None:
+        view.checked = 0.0
+
+
 def catalog(con: duckdb.DuckDBPyConnection) -> Catalog:
     return store_view(con).catalog
 
 
 # ------------------------------------------------------------------------------------------------ SQL building
 
-def _metric_sql(metric: Metric, keyword: str | None = None) -> tuple[str, list[Any]]:
-    """One row per document: the metric's value from the best source. The SQL is constant (no user text); a source's
-    `?` placeholders are bound to the plan's keyword (the 科目 name of a `subject` metric)."""
+def _metric_sql(metric: Metric, keyword: str | None = None, measure: str | None = None) -> tuple[str, list[Any]]:
+    """One row per document: the metric's value from the best source (a 决算数 before a 预算数 unless `measure` asks
+    for one of them). The SQL is constant (no user text); a source's `?` placeholders are bound to the plan's keyword
+    (the 科目 name of a `subject` metric)."""
     parts: list[str] = []
     params: list[Any] = []
+    only = {"决算数": " AND t.measure = '决算数'", "预算数": " AND t.measure IS DISTINCT FROM '决算数'"}.get(measure or "", "")
     for rank, src in enumerate(metric.sources):
         prio = "CASE t.table_kind " + " ".join(f"WHEN '{kind}' THEN {i}" for i, kind in enumerate(src.priority)) + \
             f" ELSE {len(src.priority)} END" if src.priority else "0"
         parts.append(
             f"SELECT t.doc_id, t.record_id, CAST(t.{src.field} AS DOUBLE) AS value, t.source, t.page, t.line, "
             f"json_extract_string(t.\"values\", '$.{src.field}.raw') AS raw, "
-            f"json_extract_string(t.provenance, '$.raw') AS row_raw, t.table_kind, "
+            f"json_extract_string(t.provenance, '$.raw') AS row_raw, t.table_kind, t.measure, "
             f"{rank} AS src_rank, {prio} AS prio, CASE t.measure WHEN '决算数' THEN 0 ELSE 1 END AS mrank "
-            f"FROM {src.table} t WHERE {src.where} AND t.{src.field} IS NOT NULL"
+            f"FROM {src.table} t WHERE {src.where} AND t.{src.field} IS NOT NULL{only}"
         )
         params += [keyword] * src.where.count("?")
     union = " UNION ALL ".join(parts)
@@ -266,6 +282,9 @@ class Engine:
         needs_metric = plan.intent not in ("narrative", "unknown", "indicator_filter")
         if needs_metric and (plan.metric not in METRICS or (plan.metric == "subject" and not plan.keyword)):
             return self._unknown(question, plan)
+        if plan.unknown_departments and not plan.departments and plan.intent not in ("narrative", "unknown"):
+            names = "、".join(f"“{m}”" for m in plan.unknown_departments)
+            return Answer(question=question, answer=f"库中没有{names}这个部门的文档，无法回答。", plan=plan, unit=None)
         opened = self._open()
         try:
             answer = handler(question, plan)
@@ -304,20 +323,25 @@ class Engine:
         metric = metric or plan.metric_def()
         assert metric
         keyword = plan.keyword if metric.key == "subject" else None
-        sql, params = _metric_sql(metric, keyword)
-        sql = (f"SELECT m.doc_id, {self._DOC_COLS}, m.record_id, m.value, m.source, m.page, m.line, "
-               f"coalesce(m.raw, m.row_raw) AS raw, m.table_kind FROM ({sql}) m JOIN documents d USING (doc_id)")
-        return self._table(("metric", metric.key, keyword), sql, params)
+        sql, params = _metric_sql(metric, keyword, plan.measure)
+        sql = (f"SELECT m.doc_id, {self._DOC_COLS}, d.doc_kind, m.record_id, m.value, m.source, m.page, m.line, "
+               f"coalesce(m.raw, m.row_raw) AS raw, m.table_kind, m.measure FROM ({sql}) m JOIN documents d USING (doc_id) "
+               f"ORDER BY m.value DESC, d.department, d.year")  # kept in this order: top-k needs no sort
+        return self._table(("metric", metric.key, keyword, plan.measure), sql, params)
 
     def _nctable(self, plan: QueryPlan) -> str:
         """Documents without the metric."""
         metric = plan.metric_def()
         assert metric
         keyword = plan.keyword if metric.key == "subject" else None
-        sql, params = _metric_sql(metric, keyword)
-        sql = (f"SELECT d.doc_id, {self._DOC_COLS}, d.source, d.doc_kind FROM documents d "
-               f"ANTI JOIN ({sql}) m USING (doc_id) ORDER BY d.department, d.year, d.source")
-        return self._table(("not_covered", metric.key, keyword), sql, params)
+        sql, params = _metric_sql(metric, keyword, plan.measure)
+        # a document is not covered when neither it nor another document of its department and year (a narrative PDF
+        # published beside its tables PDF) has the metric
+        sql = (f"WITH m AS ({sql}), covered AS (SELECT DISTINCT d.department, d.year FROM m JOIN documents d USING (doc_id)) "
+               f"SELECT d.doc_id, {self._DOC_COLS}, d.source, d.doc_kind FROM documents d "
+               f"ANTI JOIN m USING (doc_id) WHERE NOT EXISTS (SELECT 1 FROM covered c WHERE c.department = d.department "
+               f"AND c.year IS NOT DISTINCT FROM d.year) ORDER BY d.department, d.year, d.source")
+        return self._table(("not_covered", metric.key, keyword, plan.measure), sql, params)
 
     def _change_table(self, plan: QueryPlan, metric: Metric) -> str:
         if metric.key == "subject":  # 会议费 → 一般公共预算拨款安排的会议费预算支出
@@ -358,20 +382,24 @@ class Engine:
     # -------------------------------------------------------------------------------------------- helpers
     def _values(self, plan: QueryPlan, order: str = "desc", limit: int | None = MAX_ROWS) -> list[dict[str, Any]]:
         """Documents with the metric, best first; each row carries n_total (all matching documents)."""
-        direction = "ASC" if order == "asc" else "DESC"
         where, params = _doc_filter(plan)
+        table = self._mtable(plan)  # stored by value DESC, department, year
+        order_by = "ORDER BY d.value ASC, d.department, d.year" if order == "asc" else ""
         sql = (f"SELECT d.department, d.year, d.region, d.doc_id, d.value * ? AS value, d.source, d.page, d.line, "
-               f"d.raw, d.record_id, d.table_kind, count(*) OVER () AS n_total FROM {self._mtable(plan)} d "
-               f"WHERE {where} ORDER BY d.value {direction}, d.department, d.year LIMIT ?")
-        return self._fetch(sql, [UNIT_FACTOR[plan.unit], *params, limit or 1_000_000])
+               f"d.raw, d.record_id, d.table_kind, d.measure, d.doc_kind, "
+               f"(SELECT count(*) FROM {table} d WHERE {where}) AS n_total "
+               f"FROM {table} d WHERE {where} {order_by} LIMIT ?")
+        return self._fetch(sql, [UNIT_FACTOR[plan.unit], *params, *params, limit or 1_000_000])
 
     def _not_covered(self, plan: QueryPlan) -> tuple[list[dict[str, Any]], int]:
         where, params = _doc_filter(plan)
         table = self._nctable(plan)  # sorted by department, year, source
-        rows = self._fetch(f"SELECT d.department, d.year, d.source, d.doc_kind FROM {table} d WHERE {where} LIMIT ?",
-                           [*params, MAX_NOT_COVERED])
-        total = len(rows) if len(rows) < MAX_NOT_COVERED else self._one(f"SELECT count(*) FROM {table} d WHERE {where}",
-                                                                        params)[0]
+        rows = self._fetch(f"SELECT d.department, d.year, d.source, d.doc_kind, (SELECT count(*) FROM {table} d "
+                           f"WHERE {where}) AS n_total FROM {table} d WHERE {where} LIMIT ?",
+                           [*params, *params, MAX_NOT_COVERED])
+        total = rows[0]["n_total"] if rows else 0
+        for row in rows:
+            row.pop("n_total")
         return rows, total
 
     def _fetch(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -392,7 +420,10 @@ class Engine:
 
     @staticmethod
     def _who(row: dict[str, Any]) -> str:
-        return f"{row['department']}{row['year']}年" if row.get("year") else str(row["department"])
+        who = f"{row['department']}{row['year']}年" if row.get("year") else str(row["department"])
+        if "决算" in str(row.get("doc_kind") or "") and row.get("measure"):  # a 决算 prints 预算数 and 决算数 columns
+            who += f"（{row['measure']}）"
+        return who
 
     @staticmethod
     def _nc_text(nc: tuple[list[dict[str, Any]], int], label: str) -> str:
@@ -425,7 +456,8 @@ class Engine:
         rows.sort(key=lambda r: (r["department"], -(r["year"] or 0)))
         if total == 1:
             r = rows[0]
-            text = f"{self._who(r)}{label}为{fmt(r['value'], plan.unit)}。" + self._nc_text(nc, label)
+            where = f"（{r['table_kind']}）" if plan.metric == "subject" and r.get("table_kind") else ""
+            text = f"{self._who(r)}{label}为{fmt(r['value'], plan.unit)}{where}。" + self._nc_text(nc, label)
             return self._base(question, plan, text, rows, r["value"], nc)
         parts = _names([f"{self._who(r)}为{fmt(r['value'], plan.unit)}" for r in rows], total)
         text = f"有{total}份文档符合条件，分别作答：{label}{parts}。" + self._nc_text(nc, label)
@@ -638,7 +670,10 @@ class Engine:
         return self._base(question, plan, text, rows, float(n_projects), unit="个")
 
     def _narrative(self, question: str, plan: QueryPlan) -> Answer:
-        results, error = search_passages(question, self.data_dir, k=5)
+        filters: dict[str, Any] = {"year": plan.year}
+        if len(set(plan.departments)) == 1:
+            filters["department"] = plan.departments[0]
+        results, error = search_passages(question, self.data_dir, k=5, filters=filters)
         if error:
             return self._base(question, plan, f"这是叙述性问题，需要全文检索，但检索索引不可用：{error}", [])
         rows = [r if isinstance(r, dict) else {"text": str(r)} for r in results]
@@ -657,8 +692,9 @@ class Engine:
         return Answer(question=question, answer=text, rows=rows, plan=plan, unit=None)
 
 
-def search_passages(query: str, data_dir: str | Path | None, k: int = 5) -> tuple[list[Any], str | None]:
-    """Full-text search through yusuan.index.search when that stage is installed; never raises."""
+def search_passages(query: str, data_dir: str | Path | None, k: int = 5,
+                    filters: dict[str, Any] | None = None) -> tuple[list[Any], str | None]:
+    """Full-text search of the data dir's passage index (yusuan.index.search); never raises."""
     try:
         from yusuan.index import search as search_mod
     except Exception as exc:
@@ -667,15 +703,14 @@ def search_passages(query: str, data_dir: str | Path | None, k: int = 5) -> tupl
     if fn is None:
         return [], "检索模块没有 search 函数"
     try:
-        try:
-            results = fn(query, data_dir=data_dir, k=k)
-        except TypeError:
-            results = fn(query, k=k)
+        results = fn(query, k=k, filters=filters or None, data=data_dir)
     except Exception as exc:
         return [], f"检索失败（{type(exc).__name__}: {exc}）"
     out = []
     for item in list(results or [])[:k]:
-        if hasattr(item, "model_dump"):
+        if hasattr(item, "to_dict"):
+            item = item.to_dict()
+        elif hasattr(item, "model_dump"):
             item = item.model_dump()
         elif hasattr(item, "__dict__") and not isinstance(item, dict):
             item = dict(vars(item))

@@ -15,7 +15,8 @@ from .plan import METRICS, QueryPlan
 SYSTEM = (
     "把中文预算问题转换成JSON查询计划，只输出JSON。字段：intent (lookup/superlative/list/sum/count/compare/share/change/"
     "indicator_filter/narrative), metric (" + ", ".join(f"{k}={m.label}" for k, m in METRICS.items()) + "), departments "
-    "(从给定部门列表中选完整名称), year (int或null), unit (万元/元/亿元), k (int或null), order (desc/asc), keyword, "
+    "(从给定部门列表中选完整名称), year (int或null), unit (万元/元/亿元), k (int或null), order (desc/asc), keyword "
+    "(metric=subject 时为科目名称如住房保障支出; entity=project 时为项目名称; 绩效指标关键词), entity (department/project), "
     "operator, threshold."
 )
 

@@ -122,6 +122,10 @@ class QueryPlan(BaseModel):
     metric: str | None = Field(None, description="key of METRICS")
     departments: list[str] = Field(default_factory=list, description="resolved documents.department values")
     department_mentions: list[str] = Field(default_factory=list, description="the department words as written")
+    unknown_departments: list[str] = Field(default_factory=list,
+                                           description="department-like words that match no department in the store")
+    measure: Literal["决算数", "预算数"] | None = Field(None, description="决算 documents: the column asked for "
+                                                                      "(default: 决算数 where printed, else 预算数)")
     region: str | None = None
     year: int | None = None
     unit: Unit = "万元"
@@ -159,15 +163,22 @@ def department_aliases(department: str) -> set[str]:
     """
     base = department.removeprefix("中共")
     names = {department, base}
+    if base.startswith("中国共产党"):  # 中国共产党江苏省委员会办公厅 → 江苏省委办公厅
+        base = re.sub(r"^中国共产党(.+?[省市区县])委员会", r"\1委", base)
+        names |= {base, "中共" + base}
+    bases = [base]
     if "人民政府" in base:
         head, _, tail = base.partition("人民政府")
         if re.search(r"街道|镇|乡", tail):
-            names |= {tail, head + tail}
-    for i in range(1, len(base)):
-        if base[i] in _ADMIN:
-            names.add(base[i:])
-        if base[i - 1] in _ADMIN and base[i] != "委":
-            names.add(base[i:])
+            names.add(tail)
+            bases.append(head + tail)
+    for b in bases:
+        names.add(b)
+        for i in range(1, len(b)):
+            if b[i] in _ADMIN:
+                names.add(b[i:])
+            if b[i - 1] in _ADMIN and b[i] != "委":
+                names.add(b[i:])
     names |= {name.replace("人民", "") for name in names}
     names |= {name.replace("高级", "") for name in names if "高级" in name}
     names |= {name.removesuffix("办事处") for name in names if name.endswith("街道办事处")}
@@ -201,9 +212,12 @@ class AliasIndex:
 _DEPT_SPAN = re.compile(r"[\u4e00-\u9fff]{2,16}?(?:组织部|宣传部|检察院|法院|委员会|办公厅|办公室|街道|局|厅|部(?!门)|院|委(?!员))")
 
 
-def resolve_departments(question: str, departments: list[str] | AliasIndex) -> tuple[list[list[str]], list[str]]:
+def resolve_departments(question: str, departments: list[str] | AliasIndex,
+                        with_unresolved: bool = False) -> tuple[list[list[str]], list[str]]:
     """Departments mentioned in the question: groups of candidate department names (several when ambiguous) and
-    the mention strings. Exact alias matches first (longest, non-overlapping), then rapidfuzz for near misses."""
+    the mention strings. Exact alias matches first (longest, non-overlapping), then rapidfuzz for near misses.
+    With `with_unresolved`, when nothing resolves, the department-like words that matched no department are returned
+    as mentions (with no groups)."""
     index = departments if isinstance(departments, AliasIndex) else AliasIndex(departments)
     alias_map = index.alias_map
     hits = index.hits(question)
@@ -219,14 +233,21 @@ def resolve_departments(question: str, departments: list[str] | AliasIndex) -> t
         return groups, mentions
     from rapidfuzz import fuzz, process
 
+    unresolved = []
     for m in _DEPT_SPAN.finditer(question):
         span = re.sub(r"^(?:哪个|哪些|请问|查询|看看)", "", m.group(0))
-        if len(span) < 3:
+        if len(span) < 3 or re.search(r"哪|什么|各|每|所有|全部", span):
             continue
-        best = process.extractOne(span, index.aliases, scorer=fuzz.ratio, score_cutoff=80)
-        if best:
-            groups.append(sorted(alias_map[best[0]]))
+        # a near miss must still end like the department (民政局 is not 财政局, 组织部 may lack its 委)
+        near = [alias for alias, _, _ in process.extract(span, index.aliases, scorer=fuzz.ratio, score_cutoff=80, limit=5)
+                if alias[-3:] == span[-3:]]
+        if near:
+            groups.append(sorted(alias_map[near[0]]))
             mentions.append(span)
+        else:
+            unresolved.append(span)
+    if not groups and unresolved and with_unresolved:
+        return [], unresolved
     return groups, mentions
 
 
@@ -250,7 +271,6 @@ class Catalog:
     years: list[int]
     subjects: frozenset[str] = frozenset()
     projects: frozenset[str] = frozenset()
-    project_max_len: int = 0
 
 
 # ---------------------------------------------------------------------------------------------------- the parser
@@ -293,8 +313,11 @@ def parse_question(question: str, departments: list[str] | AliasIndex, regions: 
     q = q.replace("（", "(").replace("）", ")").replace("？", "?").replace("，", ",")
     notes: list[str] = []
 
-    groups, mentions = resolve_departments(q, departments)
+    groups, mentions = resolve_departments(q, departments, with_unresolved=True)
     flat = [d for group in groups for d in group]
+    unknown_departments = mentions if not groups else []
+    if unknown_departments:
+        mentions = []
 
     year = None
     if m := re.search(r"(20\d{2})\s*年?", q):
@@ -330,6 +353,11 @@ def parse_question(question: str, departments: list[str] | AliasIndex, regions: 
     if top:
         k = _num(top.group(1))
     order: Literal["desc", "asc"] = "asc" if re.search(r"最低|最少|最小|倒数|最后", q) else "desc"
+    measure: Literal["决算数", "预算数"] | None = None
+    if re.search(r"年初预算|预算数", q) and "决算" in q:
+        measure = "预算数"
+    elif "决算" in q:
+        measure = "决算数"
 
     metric = find_metric(q)
     entity: Literal["department", "project"] = "department"
@@ -348,7 +376,8 @@ def parse_question(question: str, departments: list[str] | AliasIndex, regions: 
 
     def plan(intent: str, **extra) -> QueryPlan:
         base = dict(intent=intent, metric=metric, departments=flat, department_mentions=mentions, region=region,
-                    year=year, unit=unit, k=k, order=order, entity=entity, notes=notes, keyword=keyword)
+                    year=year, unit=unit, k=k, order=order, entity=entity, notes=notes, keyword=keyword,
+                    unknown_departments=unknown_departments, measure=measure)
         base.update(extra)
         return QueryPlan(**base)
 
@@ -377,12 +406,17 @@ def parse_question(question: str, departments: list[str] | AliasIndex, regions: 
         return plan("unknown")
 
     if re.search(r"比上年|比去年|较上年|与上年相比|同比|增加多少|减少多少|增长率|增幅|降幅|变化|增长了|下降了|增减|"
-                 r"[比较](?:20)?\d{2}年", q):
-        return plan("change")
+                 r"(?<!比)[比较](?:20)?\d{2}年", q):
+        # 2024年到2025年的变化 / 2025年比2024年: the change of the later year
+        mentioned = [int(y) for y in re.findall(r"(20\d{2})年", q)]
+        return plan("change", year=max(mentioned) if len(mentioned) > 1 else year)
     if re.search(r"占比|比例|比重|占.{0,12}(?:多少|百分之|%)", q):
         denominator = "expense_total"
         if m := re.search(r"占(.{1,12}?)(?:的)?(?:比例|比重|多少|百分)", q):
             denominator = find_metric(m.group(1)) or denominator
+            # the numerator is what stands before 占 (人员经费占基本支出: 人员经费, not the first keyword found)
+            if entity == "department" and metric != "subject" and (before := find_metric(q[:m.start()])):
+                return plan("share", denominator=denominator, metric=before)
         return plan("share", denominator=denominator)
     if len(groups) >= 2 and re.search(r"谁|哪个|哪家|差多少|相差|差额|差距|对比|比较|高多少|多多少|低多少|少多少|更高|更多|更低|更少", q):
         return plan("compare")

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -82,39 +81,86 @@ def test_upload_and_extract(client, tmp_path):
     assert client.get("/records/indicator", params={"doc_id": status["doc_id"]}).json()["total"] > 0
 
 
-def test_browser_end_to_end(client, tmp_path):
+def test_browser_end_to_end(client, tmp_path_factory, capsys):
+    """The page at / in headless Chromium: ask the headline question, check answer, not-covered line, evidence table
+    and chart, then an example link; the screenshot path is printed in the test output. Chromium is the Debian
+    package (.ci/run installs it); a missing browser fails the test rather than skipping it."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        pytest.skip("chromium not installed")
-    playwright = pytest.importorskip("playwright.sync_api")
+    assert chromium, "chromium not installed: apt-get install -y chromium chromium-driver (see .ci/run)"
     import socket
     import threading
 
     import uvicorn
+    from playwright.sync_api import sync_playwright
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    server = uvicorn.Server(uvicorn.Config(client.app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(client.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    shots = tmp_path_factory.mktemp("browser")
     try:
         for _ in range(100):
             if server.started:
                 break
             time.sleep(0.05)
-        with playwright.sync_playwright() as p:
+        assert server.started
+        with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--headless"])
-            page = browser.new_page()
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(f"http://127.0.0.1:{port}/")
             page.fill("#q", "哪个部门三公经费最高")
             page.click("#go")
             page.wait_for_selector("#answer[data-done='1']", timeout=15000)
-            assert "中共绍兴市委组织部" in page.inner_text("#answer")
+            answer = page.inner_text("#answer")
+            assert "中共绍兴市委组织部" in answer and "22.50万元" in answer
+            assert "中共衡东县委组织部" in page.inner_text("#nc")  # documents without 三公 data are named
+            assert page.locator("#evidence tbody tr").count() >= 1
+            assert "000_acf85bf0026b4684.txt" in page.inner_text("#evidence")
             assert page.locator("#chart rect.bar").count() >= 1
-            page.screenshot(path=str(Path(tmp_path) / "ask.png"), full_page=True)
+            first = shots / "ask.png"
+            page.screenshot(path=str(first), full_page=True)
+            # an example link asks its question
+            page.click("#examples .ex >> nth=2")
+            page.wait_for_selector("#answer[data-done='1']", timeout=15000)
+            assert "项目支出" in page.inner_text("#answer")
+            assert page.locator("#chart rect.bar").count() >= 2
+            second = shots / "example.png"
+            page.screenshot(path=str(second), full_page=True)
             browser.close()
+        assert not errors, errors
+        for shot in (first, second):
+            assert shot.stat().st_size > 10_000
+        with capsys.disabled():
+            print(f"\n[browser] screenshots: {first} {second}")
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_upload_is_seen_by_ask(tmp_path):
+    """/ask caches per store version (re-read at most once a second); an upload invalidates it at once."""
+    from yusuan.config import db_path
+    from yusuan.extract.batch import run_batch
+    from yusuan.store import Store
+
+    with Store(db_path(tmp_path)) as store:
+        run_batch([CORPUS / "000_acf85bf0026b4684.txt"], store, workers=1)
+    with TestClient(create_app(tmp_path)) as c:
+        a = c.get("/ask", params={"q": "山海关区委组织部三公经费是多少"}).json()
+        assert a["value"] is None and a["plan"]["unknown_departments"]
+        assert c.get("/ask", params={"q": "哪个部门三公经费最低"}).json()["value"] == 22.5
+        src = CORPUS / "002_6885cbf63360e79d.txt"
+        r = c.post("/documents", files={"file": (src.name, src.read_bytes(), "text/plain")})
+        url = r.json()["status_url"]
+        deadline = time.time() + 60
+        while time.time() < deadline and c.get(url).json()["status"] not in ("done", "failed"):
+            time.sleep(0.1)
+        assert c.get(url).json()["status"] == "done"
+        a = c.get("/ask", params={"q": "山海关区委组织部三公经费是多少"}).json()
+        assert a["value"] == 11.3 and a["plan"]["departments"] == ["中共秦皇岛市山海关区委组织部"]
+        assert c.get("/ask", params={"q": "哪个部门三公经费最低"}).json()["value"] == 11.3
