@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= yusuan-data
 
-.PHONY: demo test install install-dev lint bench clean
+.PHONY: demo test install install-dev browser lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,16 @@ demo: install
 	$(BIN)/yusuan ask "哪个部门三公经费最高" --data $(DATA)
 	$(BIN)/yusuan search "请客吃饭的费用" -k 3 --data $(DATA)
 
-test: install-dev
+# The web page is tested end to end in headless Chromium (Debian's chromium driven by the pip `playwright` package;
+# `playwright install` is never run). Installed from Debian when the machine lacks it.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  SUDO=$$( [ "$$(id -u)" -ne 0 ] && echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei; \
+	fi
+
+test: install-dev browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -93,7 +93,8 @@ def main() -> None:
     if data is None:
         data = Path(tempfile.mkdtemp(prefix="yusuan-bench-"))
         build(data, args.docs)
-        print("store:", data)
+        if args.keep:
+            print("store kept for --data:", data)
     code = f"import uvicorn; from yusuan.api.app import create_app; uvicorn.run(create_app({str(data)!r}, " \
            f"answer_cache={args.answer_cache}), host='127.0.0.1', port={args.port}, log_level='warning')"
     proc = subprocess.Popen([sys.executable, "-c", code])
