@@ -167,8 +167,7 @@ def test_qa_eval_runs(data, capsys):
     with capsys.disabled():
         print("\n[qa corpus] " + format_report(report) + "\n[qa grounded] " + format_report(grounded))
     assert report["n"] >= 37 and report["correct"] == report["n"], format_report(report)
-    # measured 12/13: g005 (绍兴 机关运行经费 305.85, corpus 000 line 178) has no narrative fact in the store
-    assert grounded["correct"] >= 12, format_report(grounded)
+    assert grounded["correct"] == grounded["n"] == 13, format_report(grounded)
 
 
 def test_subjects_projects_and_narrative_metrics(data):
