@@ -34,7 +34,7 @@ def _summarise(path: str) -> dict:
     started = time.perf_counter()
     document = ingest_path(path)
     extraction = extract_document(document)
-    failed_checks = [c for r in extraction.records for c in r.checks if c.status == "fail"]
+    failing_records = [r for r in extraction.records if any(c.status == "fail" for c in r.checks)]
     return {
         "name": path.rsplit("/", 1)[-1],
         "seconds": time.perf_counter() - started,
@@ -44,7 +44,7 @@ def _summarise(path: str) -> dict:
         "kinds": Counter(record.kind for record in extraction.records),
         "meta": extraction.document,
         "records": len(extraction.records),
-        "failed_checks": len(failed_checks),
+        "failing_records": len(failing_records),
         "checks": sum(len(r.checks) for r in extraction.records),
     }
 
@@ -91,8 +91,9 @@ def test_checks_cover_the_records_and_mostly_pass(summaries):
     """Failed checks are real discrepancies printed in the documents (the GovBudgetChecker set has planted ones);
     a parsing error shows up as a burst of failures, so keep them rare."""
     checks = sum(s["checks"] for s in summaries)
-    failed = sum(s["failed_checks"] for s in summaries)
+    records = sum(s["records"] for s in summaries)
+    failing = sum(s["failing_records"] for s in summaries)
     assert checks > 5000
-    assert failed / checks < 0.01, failed
+    assert failing / records < 0.01, failing
     for summary in summaries:
-        assert summary["failed_checks"] <= 0.1 * summary["records"], summary["name"]
+        assert summary["failing_records"] <= 0.1 * summary["records"], summary["name"]
