@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from yusuan.model import RECORD_TYPES, DocumentMeta, Extraction, Provenance, Record
 
+from .baselines import read_text
 from .extractors import BaseExtractor, source_fingerprint
 from .kinds import INTERNAL_FIELDS, MONEY_DICT_FIELDS, MONEY_FIELDS, NUMBER_FIELDS
 from .normalize import to_number
@@ -110,16 +111,6 @@ class SourceLine:
     line: int | None
 
 
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", errors="replace")
-
-
 def source_lines(path: Path) -> list[SourceLine]:
     """The document's own lines (for locating values): text lines, or pdfplumber text lines per page."""
     if path.suffix.lower() == ".pdf":
@@ -132,7 +123,7 @@ def source_lines(path: Path) -> list[SourceLine]:
                     if text.strip():
                         out.append(SourceLine(text, number, None))
         return out
-    text = _read_text(path).replace("\r\n", "\n").replace("\r", "\n")
+    text = read_text(path).replace("\r\n", "\n").replace("\r", "\n")
     return [SourceLine(line, None, number) for number, line in enumerate(text.split("\n"), start=1)]
 
 

@@ -180,12 +180,7 @@ def function_fields(columns: list[Column]) -> dict[str, Column]:
     basic = _first(columns, lambda c: c.has("基本支出") and (c.leaf_has("基本支出", "小计", "合计") or c.name == "基本支出"))
     if basic is not None and basic is not total:
         fields["basic"] = basic
-    personnel = _first(columns, lambda c: c.leaf_has("人员"))
-    if personnel is not None:
-        fields["personnel"] = personnel
-    public = _first(columns, lambda c: c.leaf_has("公用"))
-    if public is not None:
-        fields["public"] = public
+    fields.update(_personnel_public(columns))
     project = _first(columns, lambda c: c.leaf_has("项目支出") or (c.has("项目支出") and c.leaf_has("小计", "合计")))
     if project is not None:
         fields["project"] = project
@@ -226,13 +221,14 @@ class EconLineRecognizer(_CodedLineRecognizer):
         total = total or (columns[0] if columns else None)
         if total is not None:
             fields["total"] = total
-        personnel = _first(columns, lambda c: c.leaf_has("人员"))
-        if personnel is not None:
-            fields["personnel"] = personnel
-        public = _first(columns, lambda c: c.leaf_has("公用"))
-        if public is not None:
-            fields["public"] = public
+        fields.update(_personnel_public(columns))
         return fields
+
+
+def _personnel_public(columns: list[Column]) -> dict[str, Column]:
+    """人员经费 / 公用经费 columns (基本支出 split), by their leaf header."""
+    found = {"personnel": _first(columns, lambda c: c.leaf_has("人员")), "public": _first(columns, lambda c: c.leaf_has("公用"))}
+    return {name: column for name, column in found.items() if column is not None}
 
 
 def _parent(code: str | None) -> str | None:
