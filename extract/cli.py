@@ -174,10 +174,10 @@ def docs_command(data: Path | None = DataOption) -> None:
     """List the documents in the store."""
     with Store(db_path(data)) as store:
         frame = store.documents()
+    columns = ("doc_id", "department", "region", "year", "doc_kind", "unit_original", "source")
     table = Table()
-    for column in ("doc_id", "department", "region", "year", "doc_kind", "unit_original", "source"):
+    for column in columns:
         table.add_column(column)
-    for row in frame.itertuples():
-        table.add_row(*(str(getattr(row, c)) if getattr(row, c) is not None else "" for c in
-                        ("doc_id", "department", "region", "year", "doc_kind", "unit_original", "source")))
+    for row in frame[list(columns)].astype(object).where(frame[list(columns)].notna(), "").itertuples(index=False):
+        table.add_row(*(str(value) for value in row))
     console.print(table)

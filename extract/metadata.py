@@ -49,6 +49,7 @@ def infer_metadata(doc: IngestedDocument, table_texts: list[str]) -> dict[str, I
     result["region"] = _region(dept, all_text)
     if result["department"].value and result["region"].value:
         result["department"] = _qualify_department(result["department"], result["region"].value)
+    result["department"] = _party_organ_name(result["department"])
     result["level"] = _level(result["region"].value, all_text)
     result["year"] = _year(titles, all_text)
     result["doc_kind"] = _doc_kind(titles)
@@ -119,6 +120,25 @@ def _qualify_department(dept: Inference, region: str) -> Inference:
         if value.startswith(prefix) and region.endswith(suffix):
             return Inference(value=f"中共{region}{value[1:]}", how=f"{dept.how} + region", evidence=dept.evidence)
     return dept
+
+
+_PARTY_COMMITTEE = re.compile(r"^[\u4e00-\u9fff]{2,9}?[省市县区]委(?!员会)")
+
+
+def _party_organ_name(dept: Inference) -> Inference:
+    """One name for a party organ however a document spells it: 中国共产党江苏省委员会办公厅, 江苏省委办公厅 and
+    中共江苏省委办公厅 are all 中共江苏省委办公厅."""
+    value = dept.value
+    if not value:
+        return dept
+    name = re.sub(r"^中国共产党", "中共", value)
+    if name.startswith("中共"):
+        name = re.sub(r"([省市县区])委员会", r"\1委", name)
+    elif _PARTY_COMMITTEE.match(name):
+        name = "中共" + name
+    if name == value:
+        return dept
+    return Inference(value=name, how=f"{dept.how}, party organ named as 中共…委", evidence=dept.evidence)
 
 
 def _level(region: str | None, text: str) -> Inference:
