@@ -325,9 +325,6 @@ class Roles:
     halves: list[tuple[int, int, Roles]] = field(default_factory=list)  # side-by-side tables: (start, end, roles)
 
 
-_NUMERIC_ROLES = ("total", "basic", "personnel", "public", "project")
-
-
 def line_roles(kind: str, table_kind: str, labels: list[list[str]]) -> Roles:
     roles = Roles(kind=kind, table_kind=table_kind, width=len(labels))
     for j, parts in enumerate(labels):

@@ -18,7 +18,6 @@ _TITLE_ORG = re.compile(
 )
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _YEAR_FIELD = re.compile(r"预算年度[:：]?\s*(20\d{2})")
-_REGION = re.compile(r"([\u4e00-\u9fff]{2,6}?(?:省|自治区))?([\u4e00-\u9fff]{2,6}?市)?([\u4e00-\u9fff]{2,6}?(?:区|县))?")
 _PLACE_IN_ORG = re.compile(
     r"^(?:中共|中国共产党)?(?P<prov>[\u4e00-\u9fff]{2,3}省)?(?P<city>[\u4e00-\u9fff]{2,4}?市)?"
     r"(?P<county>[\u4e00-\u9fff]{2,4}?(?:区|县))?"

@@ -120,13 +120,6 @@ def _is_data_row(row: list[Cell]) -> bool:
     return any(is_number_cell(cell.text) for cell in row) and not is_column_number_row(row)
 
 
-def _trimmed_width(row: list[Cell]) -> int:
-    width = len(row)
-    while width and not row[width - 1].text:
-        width -= 1
-    return width
-
-
 def prepare(grid: Grid, max_header_rows: int = 4) -> Table:
     rows = [row for row in grid.rows if any(cell.text for cell in row)]
     meta: list[str] = [line.text for line in grid.context]

@@ -34,6 +34,17 @@ def _head(data: bytes) -> str:
     return repr(data[:16])
 
 
+def _zip_members(source: str, data: bytes, what: str, suffix: str) -> set[str]:
+    """The member names of an OOXML package (xlsx, docx), or a per-file error saying why it is not one."""
+    if not data.startswith(_ZIP):
+        raise IngestError(source, "read", f"not {what} (not a zip archive; starts with {_head(data)})")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return set(archive.namelist())
+    except zipfile.BadZipFile as exc:
+        raise IngestError(source, "open", f"corrupt or truncated {suffix} (bad zip archive: {exc})") from exc
+
+
 # ------------------------------------------------------------------ sniffing
 
 
@@ -171,13 +182,7 @@ def _sheet_blocks(name: str, index: int, values: list[list[str]], layout: str) -
 def ingest_xlsx(source: str, data: bytes, sha256: str) -> IngestedDocument:
     import openpyxl
 
-    if not data.startswith(_ZIP):
-        raise IngestError(source, "read", f"not an xlsx workbook (not a zip archive; starts with {_head(data)})")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-    except zipfile.BadZipFile as exc:
-        raise IngestError(source, "open", f"corrupt or truncated xlsx (bad zip archive: {exc})") from exc
+    names = _zip_members(source, data, "an xlsx workbook", "xlsx")
     if "xl/workbook.xml" not in names:
         kind = "a Word document" if "word/document.xml" in names else "a zip archive without xl/workbook.xml"
         raise IngestError(source, "read", f"not an xlsx workbook ({kind})")
@@ -297,13 +302,7 @@ def ingest_docx(source: str, data: bytes, sha256: str) -> IngestedDocument:
 
     if data.startswith(_OLE):
         raise IngestError(source, "read", "legacy Word .doc (OLE) or encrypted document: not a .docx")
-    if not data.startswith(_ZIP):
-        raise IngestError(source, "read", f"not a docx document (not a zip archive; starts with {_head(data)})")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-    except zipfile.BadZipFile as exc:
-        raise IngestError(source, "open", f"corrupt or truncated docx (bad zip archive: {exc})") from exc
+    names = _zip_members(source, data, "a docx document", "docx")
     if "word/document.xml" not in names:
         raise IngestError(source, "read", "not a docx document (zip archive without word/document.xml)")
     try:
