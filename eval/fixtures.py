@@ -128,7 +128,10 @@ class Fixture:
 
     @property
     def is_pdf(self) -> bool:
-        return self.source.lower().endswith(".pdf") or self.layout == "pdf"
+        """Locations are pages for PDFs; the stated layout wins over the name (crawlers save web pages as .pdf)."""
+        if self.layout != "unknown":
+            return self.layout == "pdf"
+        return self.source.lower().endswith(".pdf")
 
     @property
     def available(self) -> bool:
