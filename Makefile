@@ -16,7 +16,7 @@ install: $(BIN)/python
 # torch is pinned (CPU wheel) inside the `st` extra so pip never pulls CUDA packages.
 # CI installs every optional backend so none of their tests is skipped.
 install-dev: $(BIN)/python
-	$(BIN)/pip install -q -e ".[dev,st,ocr,eval]"
+	$(BIN)/pip install -q -e ".[dev,st,ocr,eval,ray]"
 
 demo: install
 	rm -rf $(DATA)
@@ -47,6 +47,7 @@ bench: install-dev
 	$(BIN)/python bench/bench_pdf.py
 	$(BIN)/python bench/bench_search.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_ray.py
 
 clean:
 	rm -rf $(DATA) yusuan-export .pytest_cache

@@ -138,6 +138,19 @@ def create_app(data_dir: str | Path | None = None, max_upload_bytes: int = MAX_U
         threading.Thread(target=_extract, args=(job_id, target, name), daemon=True).start()
         return JSONResponse({**jobs[job_id], "status_url": f"/documents/{job_id}"}, status_code=202)
 
+    @app.get("/documents/{doc_id}/issues")
+    def document_issues(doc_id: str) -> dict[str, Any]:
+        """Audit issues of a stored document, computed on demand from its source file (yusuan.audit)."""
+        from yusuan.audit.source import stored_issues
+
+        con = connect()
+        try:
+            return stored_issues(con, doc_id)
+        except LookupError as exc:
+            raise ApiError(404, str(exc)) from exc
+        finally:
+            con.close()
+
     @app.get("/documents/{job_id}")
     def job_status(job_id: str) -> dict[str, Any]:
         if job_id not in jobs:

@@ -5,6 +5,7 @@
     .venv/bin/python bench/bench_search.py --skip-synthetic --data DIR   # latency on an existing data dir
 
     .venv/bin/python bench/bench_search.py --realdocs queries --skip-synthetic   # + the query set's real PDFs
+    .venv/bin/python bench/bench_search.py --skip-corpus --skip-synthetic --data DIR --clients 50   # under load
 
 Reports
 1. index build throughput (chunk + tokenise, embed, total passages/s) with the default embedder, on the text corpus
@@ -12,7 +13,9 @@ Reports
    extracted into a fresh data dir by the real pipeline (`yusuan extract`'s run_batch; its time reported apart);
 2. query latency p50/p95 on the corpus index for bm25 / dense / hybrid (end to end, query embedding included),
    with the labelled queries of eval/search_queries.jsonl;
-3. a synthetic index of ``--n`` passages (default 1,000,000) of the embedder's dimension: HNSW build time, index
+3. with ``--data``: latency under ``--clients`` concurrent clients (threads calling `search()` as the API's /search
+   does), against a new Searcher per request (how /search worked before) in the same run;
+4. a synthetic index of ``--n`` passages (default 1,000,000) of the embedder's dimension: HNSW build time, index
    memory, single-query latency p50/p95 and recall@10, each against the exact flat index measured in the same run.
 
 The synthetic vectors are a mixture of 2,000 Gaussian clusters, L2-normalised (sentence embeddings are clustered,
@@ -108,6 +111,47 @@ def bench_corpus(data: Path | None, embedder: str, queries_path: Path, realdocs:
           f"(ratio p50 {pct(timings['faiss'], 50) / max(pct(timings['numpy'], 50), 1e-9):.2f}x)")
 
 
+def bench_concurrent(data: Path, embedder: str, queries_path: Path, clients: int, requests: int) -> None:
+    """``clients`` threads each sending ``requests`` searches, as the API's /search does (`search()`: the process's
+    shared searcher), against the one-shot searcher it used before (a new Searcher per request), same run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from yusuan.index.evaluate import load_queries
+    from yusuan.index.search import Searcher, search
+
+    queries = [q["query"] for q in load_queries(queries_path)]
+
+    def one_shot(query: str) -> None:
+        with Searcher(data, embedder) as searcher:
+            searcher.search(query, k=10)
+
+    def shared(query: str) -> None:
+        search(query, k=10, data=data, embedder=embedder)
+
+    print(f"== {clients} concurrent clients x {requests} searches (hybrid, k=10; {len(queries)} labelled queries) ==")
+    results = {}
+    for name, call in (("one-shot Searcher per request (before)", one_shot), ("shared searcher", shared)):
+        for query in queries:
+            call(query)  # warm: model loaded, query vectors cached (the service sees the same questions again)
+
+        def client(offset: int, call=call) -> list[float]:
+            times = []
+            for i in range(requests):
+                started = time.perf_counter()
+                call(queries[(offset + i) % len(queries)])
+                times.append((time.perf_counter() - started) * 1000)
+            return times
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            latencies = [t for times in pool.map(client, range(clients)) for t in times]
+        seconds = time.perf_counter() - started
+        results[name] = latencies
+        print(f"  {name:<40} {fmt_ms(latencies)}  {len(latencies) / seconds:7.1f} searches/s")
+    before, after = (pct(v, 50) for v in results.values())
+    print(f"  p50 ratio: {before / max(after, 1e-9):.1f}x faster")
+
+
 # ---------------------------------------------------------------- synthetic
 
 
@@ -195,6 +239,8 @@ def main() -> None:
     parser.add_argument("--skip-corpus", action="store_true")
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--clear-cache", action="store_true")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent clients for the latency-under-load section")
+    parser.add_argument("--requests", type=int, default=10, help="searches per client")
     args = parser.parse_args()
 
     import faiss
@@ -205,6 +251,8 @@ def main() -> None:
         shutil.rmtree(args.cache)
     if not args.skip_corpus:
         bench_corpus(args.data, args.embedder, args.queries, args.realdocs)
+    if args.data and args.clients:
+        bench_concurrent(args.data, args.embedder, args.queries, args.clients, args.requests)
     if not args.skip_synthetic:
         dim = args.dim
         if not dim:

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from yusuan.audit.cli import eval_audit_command
 from yusuan.index.cli import search_eval_command
 from yusuan.qa.cli import qa_eval_command
 
@@ -117,6 +118,7 @@ def list_extractors() -> None:
 # The QA and search runners belong to their stages; the `yusuan eval` group gathers every evaluation.
 eval_app.command("qa")(qa_eval_command)
 eval_app.command("search")(search_eval_command)
+eval_app.command("audit")(eval_audit_command)
 
 
 def register(app: typer.Typer) -> None:

@@ -46,7 +46,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 ENUMS: dict[str, frozenset[Any]] = {
     "side": frozenset({"收入", "支出"}),
     "level": frozenset({"类", "款", "项", "合计", None}),
-    "measure": frozenset({"预算数", "决算数"}),
+    "measure": frozenset({"预算数", "决算数", "上年预算数", "上年决算数"}),
     "metric": frozenset({"amount", "share"}),
     "operator": frozenset({"≥", "≤", "=", ">", "<", "定性", None}),
 }

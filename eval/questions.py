@@ -1,4 +1,4 @@
-"""QA question sets (eval/qa_questions.jsonl, eval/qa_questions_grounded.jsonl): loading and format checks.
+"""QA question sets (eval/qa_questions*.jsonl, eval/qa/analyst_*.jsonl): loading and format checks.
 
 The runner that asks these questions is the QA stage's (`yusuan eval qa`, yusuan.qa.evaluate); this module only
 defines and checks the files (see docs/eval.md)."""
@@ -11,11 +11,12 @@ from typing import Any
 
 from .fixtures import repo_root, resolve_source
 
-# The intents of the QA stage's query plans (yusuan.qa).
+# The intents of the QA stage's query plans (yusuan.qa.plan.INTENTS, docs/qa.md).
 INTENTS = frozenset(
-    {"lookup", "superlative", "change", "compare", "count", "sum", "share", "indicator_filter", "list", "narrative",
-     "unknown"}
+    {"lookup", "series", "change", "growth", "sum", "average", "median", "count", "list", "share", "rank", "compare",
+     "execution", "why", "unknown"}
 )
+EXPECTED_KEYS = {"value", "unit", "entity", "entities", "answer_contains", "no_data", "clarify"}
 REQUIRED = ("id", "question", "intent", "expected")
 
 
@@ -61,10 +62,10 @@ def validate_questions(
         if item.get("intent") not in INTENTS:
             problems.append(f"{where}: intent {item.get('intent')!r} is not one of {sorted(INTENTS)}")
         expected = item.get("expected")
-        if not isinstance(expected, dict) or not ({"value", "entity"} & set(expected)):
-            problems.append(f"{where}: expected must have a value and/or an entity")
+        if not isinstance(expected, dict) or not (EXPECTED_KEYS - {"unit"}) & set(expected):
+            problems.append(f"{where}: expected must say what a correct answer holds (value, entity, no_data …)")
         else:
-            unknown = set(expected) - {"value", "unit", "entity"}
+            unknown = set(expected) - EXPECTED_KEYS
             if unknown:
                 problems.append(f"{where}: expected has unknown keys {sorted(unknown)}")
             value = expected.get("value")

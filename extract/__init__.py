@@ -10,11 +10,12 @@ from yusuan.ingest import ingest_path
 from yusuan.model import DocumentMeta, Extraction, Inference, IngestedDocument, Record
 
 from .checks import run_checks
+from .classify import classify_document, table_coverage
 from .metadata import infer_metadata
 from .narrative import extract_facts
 from .numbers import parse_amount
-from .recognizers import BuildContext, classify
-from .table import Table, prepare
+from .recognizers import BuildContext, classify, title_kind
+from .table import Table, prepare, table_grids
 
 
 def extract_path(path: str | Path) -> Extraction:
@@ -22,7 +23,7 @@ def extract_path(path: str | Path) -> Extraction:
 
 
 def extract_document(doc: IngestedDocument) -> Extraction:
-    tables = merge_continuations([prepare(block.grid) for block in doc.blocks if block.kind == "table" and block.grid])
+    tables = merge_continuations([prepare(grid) for grid in table_grids(doc.blocks)])
     unit, unit_inference = document_unit(tables)
     ctx = BuildContext(source=doc.source, default_unit=unit)
     records: list[Record] = []
@@ -42,11 +43,15 @@ def extract_document(doc: IngestedDocument) -> Extraction:
     ]
     inferred = infer_metadata(doc, table_texts)
     inferred["unit_original"] = unit_inference
+    disclosure = classify_document(doc, [table.title for table in tables])
+    inferred["disclosure"] = Inference(value=disclosure.is_disclosure, how=disclosure.reason, evidence=disclosure.title)
+    table_kinds = [kind for table in tables if (kind := title_kind(table.title))] + [r.table_kind for r in records if r.table_title]
     meta = DocumentMeta(
         doc_id=doc.doc_id, source=doc.source, sha256=doc.sha256, layout=doc.layout, pages=doc.pages,
         department=inferred["department"].value, region=inferred["region"].value, level=inferred["level"].value,
         year=inferred["year"].value, doc_kind=inferred["doc_kind"].value, unit_original=unit,
         inferred=inferred, warnings=warnings + ctx.warnings, extractor_version=__version__,
+        coverage=table_coverage(inferred["doc_kind"].value, table_kinds),
     )
     counters: Counter[str] = Counter()
     for record in records:

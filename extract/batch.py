@@ -22,6 +22,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -34,7 +35,7 @@ from .worker import FileOutcome, Task, extract_one, rss_mb, task_name
 
 __all__ = ["SUFFIXES", "BatchResult", "FileOutcome", "collect_files", "extract_one", "run_batch", "write_error_report"]
 
-SUFFIXES = {".pdf", ".xlsx", ".xlsm", ".xls", ".docx", ".html", ".htm", ".txt", ".md"}
+SUFFIXES = {".pdf", ".xlsx", ".xlsm", ".xls", ".docx", ".html", ".htm", ".shtml", ".jsp", ".txt", ".md"}
 
 POLL_S = 0.25  # how often busy workers are checked for overrunning their time or memory
 
@@ -75,6 +76,10 @@ class BatchResult:
         return [o for o in self.outcomes if o.status == "failed"]
 
     @property
+    def not_budget(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "not_budget"]
+
+    @property
     def worker_peak_rss_mb(self) -> dict[int, float]:
         """Peak resident memory (MB) of each worker process, by pid (killed workers are not included)."""
         peaks: dict[int, float] = {}
@@ -89,7 +94,8 @@ _OCR_WARNING = re.compile(r"^page (\d+): .*OCR (not available|failed)")
 
 def _stored_problems(store: Store, digest: str) -> tuple[list[str], list[int]]:
     """Warnings (and pages needing OCR, read back from them) of a document already in the store."""
-    row = store.con.execute("SELECT warnings FROM documents WHERE sha256 = ? LIMIT 1", [digest]).fetchone()
+    with store.reading() as con:
+        row = con.execute("SELECT warnings FROM documents WHERE sha256 = ? LIMIT 1", [digest]).fetchone()
     warnings = json.loads(row[0] or "[]") if row else []
     ocr = sorted({int(match.group(1)) for warning in warnings if (match := _OCR_WARNING.match(warning))})
     return warnings, ocr
@@ -110,18 +116,20 @@ def run_batch(
     todo: list[str] = []
     skipped: list[FileOutcome] = []
     seen: dict[str, str] = {}
-    for path in files:
-        digest = sha256_of(path)
-        if digest and digest in seen:
-            skipped.append(FileOutcome(str(path), "skipped", reason=f"same content as {seen[digest]}"))
-        elif digest and not force and store.is_current(digest, __version__):
-            warnings, ocr = _stored_problems(store, digest)
-            skipped.append(FileOutcome(str(path), "skipped", reason="unchanged (same sha256 already extracted)",
-                                       warnings=warnings, pages_needing_ocr=ocr))
-        else:
-            todo.append(str(path))
-        if digest:
-            seen.setdefault(digest, str(path))
+    # one read connection for the whole scan (documents are written one by one below); forced runs read nothing
+    with nullcontext() if force else store.reading():
+        for path in files:
+            digest = sha256_of(path)
+            if digest and digest in seen:
+                skipped.append(FileOutcome(str(path), "skipped", reason=f"same content as {seen[digest]}"))
+            elif digest and not force and store.is_current(digest, __version__):
+                warnings, ocr = _stored_problems(store, digest)
+                skipped.append(FileOutcome(str(path), "skipped", reason="unchanged (same sha256 already extracted)",
+                                           warnings=warnings, pages_needing_ocr=ocr))
+            else:
+                todo.append(str(path))
+            if digest:
+                seen.setdefault(digest, str(path))
     if on_start:
         on_start(len(todo), len(skipped))
     for outcome in skipped:
@@ -274,10 +282,10 @@ class _WorkerPool:
 
 
 def _death(code: int | None) -> str:
+    """How a worker that yusuan did not stop ended (one that yusuan kills is reported with its own reason)."""
     if code is not None and code < 0:
         name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
-        return f"killed by {name}{hint}"
+        return f"killed by {name} (from outside yusuan: another process or the system's out-of-memory killer)"
     return f"exit code {code}"
 
 
@@ -285,9 +293,9 @@ REPORT_FIELDS = ("source", "status", "stage", "reason", "pages", "records", "pag
 
 
 def problems(result: BatchResult) -> list[FileOutcome]:
-    """Files that failed, need OCR or have warnings: failures first, then by file name."""
-    rows = [o for o in result.outcomes if o.status == "failed" or o.warnings or o.pages_needing_ocr]
-    return sorted(rows, key=lambda o: (o.status != "failed", not o.pages_needing_ocr, o.source))
+    """Files that failed, are not budget disclosures, need OCR or have warnings: failures first, then by file name."""
+    rows = [o for o in result.outcomes if o.status in ("failed", "not_budget") or o.warnings or o.pages_needing_ocr]
+    return sorted(rows, key=lambda o: (o.status != "failed", o.status != "not_budget", not o.pages_needing_ocr, o.source))
 
 
 def write_error_report(result: BatchResult, data_dir: Path) -> Path:

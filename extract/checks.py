@@ -8,9 +8,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from yusuan.model import Check, Record, ValueSource
+from yusuan.vocab import normalize, thesaurus
 
 from .numbers import UNIT_FACTORS
 from .recognizers.base import title_key
+from .recognizers.labels import FIELD_OF_CONCEPT as SANGONG_FIELD_OF_CONCEPT
 
 _DECIMALS = re.compile(r"\.(\d+)")
 
@@ -160,32 +162,86 @@ def check_budget_totals(records: list[Record]) -> None:
                     current.amount + sum(r.amount for r in carry[:1]), "收入总计 vs 本年收入合计 + 上年结转", 2)
 
 
-_NARRATIVE_TARGETS = {
-    "三公经费": ("sangong", "total"),
-    "公务接待费": ("sangong", "reception"),
-    "因公出国(境)费": ("sangong", "overseas"),
-    "因公出国(境)费用": ("sangong", "overseas"),
-    "公务用车运行维护费": ("sangong", "vehicle_operation"),
-    "公务用车购置费": ("sangong", "vehicle_purchase"),
-    "基本支出": ("function_line", "basic"),
-    "人员经费": ("econ_line", "personnel"),
-    "公用经费": ("econ_line", "public"),
-    "日常公用经费": ("econ_line", "public"),
-    "项目支出": ("function_line", "project"),
-    "收支总预算": ("budget_total", "收入总计"),
-    "收入预算": ("budget_total", "收入总计"),
-    "支出预算": ("budget_total", "支出总计"),
+# Where a narrative figure is printed in the tables, by the thesaurus concept its subject names.
+_TABLE_FIELD_OF_CONCEPT = {
+    **{concept: ("sangong", field) for concept, field in SANGONG_FIELD_OF_CONCEPT.items()},
+    "basic": ("function_line", "basic"),
+    "project": ("function_line", "project"),
+    "personnel": ("econ_line", "personnel"),
+    "public": ("econ_line", "public"),
+    "grand_total": ("budget_total", "收入总计"),
+    "income_total": ("budget_total", "收入总计"),
+    "spending_total": ("budget_total", "支出总计"),
 }
+_FUNDING_PREFIXES = ("fiscal_grant", "general_budget_grant")  # 财政拨款三公经费 is the 三公经费
+
+
+def narrative_target(subject: str) -> tuple[str, str] | None:
+    """The (record kind, field) a narrative subject names: '“三公”经费预算' → ('sangong', 'total')."""
+    vocab = thesaurus()
+    prefixes = sorted((normalize(term) for key in _FUNDING_PREFIXES for term in vocab.get(key).terms), key=len, reverse=True)
+    text = normalize(subject)
+    while True:
+        concept = vocab.label_concept(text)
+        if concept is not None and concept.key in _TABLE_FIELD_OF_CONCEPT:
+            return _TABLE_FIELD_OF_CONCEPT[concept.key]
+        prefix = next((p for p in prefixes if text.startswith(p) and len(text) > len(p)), None)
+        if prefix is None:
+            return None
+        text = text[len(prefix) :]
+
+
+def _states_final(fact: Record) -> bool:
+    return "决算" in fact.sentence or "执行数" in fact.subject
+
+
+def _sangong_total_record(candidates: list[Record], measure: str) -> Record | None:
+    totals = [r for r in candidates if r.unit_name in ("合计", "总计")] or (candidates if len(candidates) == 1 else [])
+    return next((r for r in totals if r.measure == measure), None)
+
+
+def fill_blanks_from_text(facts: list[Record], sangong: list[Record]) -> None:
+    """A 三公 figure the table leaves blank but the narrative states: the 合计 record carries the text's value, with the
+    sentence as its source and a check saying so. A blank beside printed figures is how a table prints zero, so a text
+    stating 0 there only confirms the blank (checked, not filled); a table that prints no figure at all for the
+    record takes every stated figure, 0 included. Figures stated twice with different values fill nothing; a blank
+    the text does not state stays blank."""
+    stated: dict[str, list[Record]] = defaultdict(list)
+    for fact in facts:
+        target = narrative_target(fact.subject) if fact.metric == "amount" and fact.value is not None else None
+        if target is not None and target[0] == "sangong" and not _states_final(fact):
+            stated[target[1]].append(fact)
+    record = _sangong_total_record(sangong, "预算数")
+    if record is None:
+        return
+    table_is_blank = not record.values
+    for field, found in stated.items():
+        if getattr(record, field) is not None or field in record.values or len({f.value for f in found}) != 1:
+            continue
+        fact = found[0]
+        if fact.value == 0 and not table_is_blank:
+            check = Check(name=f"blank_cell_text_states:{field}", status="pass", expected=0.0, actual=0.0,
+                          detail=f"the table leaves {field} blank; the text (page {fact.provenance.page}) states 0")
+        else:
+            setattr(record, field, fact.value)
+            if (source := fact.values.get("value")) is not None:
+                record.values[field] = source
+            check = Check(name=f"blank_cell_from_text:{field}", status="pass", expected=None, actual=fact.value,
+                          detail=f"the table leaves {field} blank; the text (page {fact.provenance.page}) states "
+                                 f"{fact.value:g} 万元: {fact.sentence[:80]}")
+        record.add_check(check)
+        fact.add_check(check)
+
+
+def _filled_from_text(record: Record, field: str) -> bool:
+    return any(check.name == f"blank_cell_from_text:{field}" for check in record.checks)
 
 
 def check_narrative(facts: list[Record], records_by_kind: dict[str, list[Record]]) -> None:
     for fact in facts:
         if fact.value is None or fact.metric != "amount":
             continue
-        subject = title_key(fact.subject)
-        target = _NARRATIVE_TARGETS.get(subject) or _NARRATIVE_TARGETS.get(
-            subject.removeprefix("一般公共预算").removeprefix("财政拨款")
-        )
+        target = narrative_target(fact.subject)
         if target is None:
             continue
         kind, field = target
@@ -195,9 +251,10 @@ def check_narrative(facts: list[Record], records_by_kind: dict[str, list[Record]
             table_record = next((r for r in candidates if r.name == field and r.amount is not None), None)
             table_value = table_record.amount if table_record else None
         elif kind == "sangong":
-            table_record = next((r for r in candidates if r.unit_name in ("合计", "总计")), None) or (
-                candidates[0] if len(candidates) == 1 else None)
+            table_record = _sangong_total_record(candidates, "决算数" if _states_final(fact) else "预算数")
             table_value = getattr(table_record, field) if table_record else None
+            if table_record is not None and _filled_from_text(table_record, field):
+                continue
         else:
             totals = [r for r in candidates if r.code is None and getattr(r, field, None) is not None]
             table_record = totals[0] if totals else None
@@ -212,6 +269,7 @@ def run_checks(records: list[Record]) -> None:
     by_kind: dict[str, list[Record]] = defaultdict(list)
     for record in records:
         by_kind[record.kind].append(record)
+    fill_blanks_from_text(by_kind["fact"], by_kind["sangong"])
     check_hierarchy(by_kind["function_line"], ("total", "basic", "personnel", "public", "project"))
     check_hierarchy(by_kind["econ_line"], ("total", "personnel", "public"))
     check_row_columns(by_kind["function_line"] + by_kind["econ_line"])

@@ -1,7 +1,8 @@
-"""`yusuan extract`, `yusuan export`, `yusuan docs`."""
+"""`yusuan extract`, `yusuan export`, `yusuan docs`, `yusuan import`."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ def register(app: typer.Typer) -> None:
     app.command("extract")(extract_command)
     app.command("export")(export_command)
     app.command("docs")(docs_command)
+    app.command("import")(import_command)
 
 
 def extract_command(
@@ -34,14 +36,35 @@ def extract_command(
     timeout: float = typer.Option(300.0, help="per-file time limit in seconds (0: none)"),
     max_memory: float = typer.Option(4096.0, "--max-memory", help="per-worker memory limit in MB (0: none)"),
     force: bool = typer.Option(False, help="re-extract files whose content is unchanged"),
+    engine: str = typer.Option("local", help="local: worker processes here, into the store; ray: a Ray cluster, "
+                                              "into the Parquet dataset DATA/dataset (load it with `yusuan import`)"),
+    address: str | None = typer.Option(None, help="Ray cluster address (default $RAY_ADDRESS, else a local Ray)"),
 ) -> None:
     """Extract documents into the store; a bad file is reported and the batch goes on."""
-    files = collect_files(paths)
+    from .ray_engine import expand_list_files
+
+    if engine not in ("local", "ray"):
+        console.print(f"[red]unknown engine {engine!r}: use local or ray[/red]")
+        raise typer.Exit(2)
+    files = collect_files(expand_list_files(paths))
     if not files:
         console.print("[red]no files found[/red]")
         raise typer.Exit(2)
     directory = resolve_data_dir(data)
     started = time.perf_counter()
+    if engine == "ray":
+        from functools import partial
+
+        from yusuan.store.dataset import Dataset
+
+        from .ray_engine import print_summary, run_on_ray
+
+        dataset = Dataset(directory / "dataset")
+        result = _run_with_progress(files, dataset, workers, timeout or None, max_memory or None, force,
+                                    run=partial(run_on_ray, address=address))
+        report = write_error_report(result, directory)
+        print_summary(console, result, dataset, report, time.perf_counter() - started)
+        raise typer.Exit(1 if result.failed else 0)
     with Store(db_path(directory)) as store:
         result = _run_with_progress(files, store, workers, timeout or None, max_memory or None, force)
         report = write_error_report(result, directory)
@@ -50,8 +73,8 @@ def extract_command(
         raise typer.Exit(1)
 
 
-def _run_with_progress(files, store, workers, timeout, max_memory, force) -> BatchResult:
-    totals = {"pages": 0, "records": 0, "failed": 0, "skipped": 0}
+def _run_with_progress(files, store, workers, timeout, max_memory, force, run=run_batch) -> BatchResult:
+    totals = {"pages": 0, "records": 0, "failed": 0, "skipped": 0, "not_budget": 0}
     options = {"workers": workers, "timeout": timeout, "force": force, "max_memory_mb": max_memory}
     if sys.stdout.isatty():
         progress = Progress(
@@ -68,14 +91,14 @@ def _run_with_progress(files, store, workers, timeout, max_memory, force) -> Bat
                 _tally(totals, outcome)
                 progress.update(task, advance=outcome.status != "skipped", description=_counts(totals))
 
-            return run_batch(files, store, on_progress=update, on_start=start, **options)
+            return run(files, store, on_progress=update, on_start=start, **options)
 
     count = {"done": 0, "total": len(files)}
 
     def log(outcome: FileOutcome) -> None:
         _tally(totals, outcome)
         count["done"] += 1
-        if outcome.status == "failed":
+        if outcome.status in ("failed", "not_budget"):
             detail = f"{outcome.stage}: {outcome.reason}"
         elif outcome.status == "skipped":
             detail = outcome.reason
@@ -85,11 +108,12 @@ def _run_with_progress(files, store, workers, timeout, max_memory, force) -> Bat
             detail += _problems(outcome)
         print(f"[{outcome.status}] {count['done']}/{count['total']} {outcome.source}: {detail}", flush=True)
 
-    return run_batch(files, store, on_progress=log, **options)
+    return run(files, store, on_progress=log, **options)
 
 
 def _counts(totals: dict[str, int]) -> str:
     text = f"{totals['pages']} pages · {totals['records']} records · {totals['failed']} failed"
+    text += f" · {totals['not_budget']} not budgets" if totals["not_budget"] else ""
     return text + (f" · {totals['skipped']} skipped" if totals["skipped"] else "")
 
 
@@ -111,9 +135,11 @@ def _tally(totals: dict[str, int], outcome: FileOutcome) -> None:
     totals["records"] += outcome.records
     totals["failed"] += outcome.status == "failed"
     totals["skipped"] += outcome.status == "skipped"
+    totals["not_budget"] += outcome.status == "not_budget"
 
 
 SUMMARY_ROWS = 40
+MISSING_NAMED = 3  # `yusuan docs` names the missing standard tables up to this many
 
 
 def _print_summary(store: Store, result: BatchResult, report: Path, seconds: float) -> None:
@@ -122,12 +148,14 @@ def _print_summary(store: Store, result: BatchResult, report: Path, seconds: flo
     skipped = [o for o in result.outcomes if o.status == "skipped"]
     unchanged = sum(o.reason.startswith("unchanged") for o in skipped)
     duplicates = f", {len(skipped) - unchanged} duplicates" if len(skipped) > unchanged else ""
-    documents = store.con.execute("SELECT count(*) FROM documents").fetchone()[0]
+    with store.reading() as con:
+        documents = con.execute("SELECT count(*) FROM documents").fetchone()[0]
     pages = sum(o.pages for o in extracted)
     rate = f" ({pages / seconds:.1f} pages/s)" if pages and seconds > 0 else ""
     out.print(
         f"{len(result.outcomes)} files: {len(extracted)} extracted ({pages} pages), {unchanged} unchanged{duplicates}, "
-        f"{len(result.failed)} failed in {seconds:.1f} s{rate} · store holds {documents} documents"
+        f"{len(result.not_budget)} not budget disclosures (not stored), {len(result.failed)} failed in {seconds:.1f} s"
+        f"{rate} · store holds {documents} documents"
     )
     counts = Table(title="records per kind")
     counts.add_column("kind")
@@ -137,13 +165,14 @@ def _print_summary(store: Store, result: BatchResult, report: Path, seconds: flo
     out.print(counts)
     passed, failed = store.check_totals()
     out.print(f"consistency checks: {passed} passed, {failed} failed")
+    _print_coverage(out, store, extracted)
     rows = problems(result)
     if not rows:
         return
     needing_ocr = sum(bool(o.pages_needing_ocr) for o in rows)
     with_warnings = sum(o.status != "failed" and bool(o.warnings) for o in rows)
-    errors = Table(title=f"{len(result.failed)} failed · {needing_ocr} need OCR · {with_warnings} with warnings "
-                         f"(details in {report})")
+    errors = Table(title=f"{len(result.failed)} failed · {len(result.not_budget)} not budget disclosures · "
+                         f"{needing_ocr} need OCR · {with_warnings} with warnings (details in {report})")
     for column in ("file", "status", "stage", "reason", "pages needing OCR", "warnings"):
         errors.add_column(column, overflow="fold")
     for outcome in rows[:SUMMARY_ROWS]:
@@ -154,6 +183,41 @@ def _print_summary(store: Store, result: BatchResult, report: Path, seconds: flo
     if len(rows) > SUMMARY_ROWS:
         errors.caption = f"… and {len(rows) - SUMMARY_ROWS} more files in {report}"
     out.print(errors)
+
+
+def _print_coverage(out: Console, store: Store, extracted: list[FileOutcome]) -> None:
+    """Standard tables found per document of this run: how many are complete, and which tables the others miss."""
+    sources = [o.source for o in extracted]
+    if not sources:
+        return
+    with store.reading() as con:
+        rows = con.execute(
+            "SELECT source, doc_kind, coverage FROM documents WHERE list_contains(?, source) ORDER BY source", [sources]
+        ).fetchall()
+    incomplete = Table(title="standard tables not found")
+    for column in ("file", "kind", "found", "missing"):
+        incomplete.add_column(column, overflow="fold")
+    complete = 0
+    for source, doc_kind, coverage in rows:
+        cover = json.loads(coverage or "{}")
+        if not cover.get("missing"):
+            complete += 1
+            continue
+        found = f"{len(cover['found'])}/{len(cover['found']) + len(cover['missing'])}"
+        incomplete.add_row(source, doc_kind or "", found, "、".join(cover["missing"]))
+    out.print(f"standard tables: {complete} of {len(rows)} documents have all of theirs")
+    if incomplete.row_count:
+        out.print(incomplete)
+
+
+def coverage_text(coverage: str | None) -> str:
+    """`7/9 −政府性基金支出表 −国有资本经营支出表` for `yusuan docs` (the missing ones named when they are few)."""
+    cover = json.loads(coverage or "{}")
+    if not cover:
+        return ""
+    found, missing = cover.get("found", []), cover.get("missing", [])
+    named = "".join(f" −{kind}" for kind in missing) if len(missing) <= MISSING_NAMED else ""
+    return f"{len(found)}/{len(found) + len(missing)}{named}"
 
 
 def export_command(
@@ -176,8 +240,24 @@ def docs_command(data: Path | None = DataOption) -> None:
         frame = store.documents()
     columns = ("doc_id", "department", "region", "year", "doc_kind", "unit_original", "source")
     table = Table()
-    for column in columns:
+    for column in (*columns, "standard tables"):
         table.add_column(column)
-    for row in frame[list(columns)].astype(object).where(frame[list(columns)].notna(), "").itertuples(index=False):
-        table.add_row(*(str(value) for value in row))
+    shown = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), "")
+    for row, coverage in zip(shown.itertuples(index=False), frame["coverage"], strict=True):
+        table.add_row(*(str(value) for value in row), coverage_text(coverage))
     console.print(table)
+
+
+def import_command(
+    dataset: Path = typer.Argument(..., help="a Parquet dataset written by `yusuan extract --engine ray`"),
+    data: Path | None = DataOption,
+) -> None:
+    """Load a Parquet dataset into the store (documents already there are replaced)."""
+    from yusuan.store.dataset import Dataset, import_dataset
+
+    if not (dataset / "documents").is_dir():
+        console.print(f"[red]{dataset} is not a yusuan dataset (no documents/ folder)[/red]")
+        raise typer.Exit(2)
+    with Store(db_path(data)) as store:
+        counts = import_dataset(Dataset(dataset), store)
+    console.print(" · ".join(f"{table} {count}" for table, count in counts.items()))

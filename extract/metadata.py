@@ -8,6 +8,8 @@ from itertools import pairwise
 
 from yusuan.model import Inference, IngestedDocument
 
+from .classify import DISCLOSURE_TITLE, title_lines
+
 _ORG_SUFFIX = (
     r"(?:委员会办公厅|常务委员会办公厅|常委会办公厅|办公厅|办公室|组织部|宣传部|统战部|政法委员会|人民检察院|高级人民法院|"
     r"中级人民法院|人民法院|街道办事处|委员会|局|厅|院|中心|所|馆|站|部)"
@@ -42,17 +44,96 @@ def infer_metadata(doc: IngestedDocument, table_texts: list[str]) -> dict[str, I
     titles = [line.text for line in lines if line.text and len(line.text) <= 60][:40]
     text = "\n".join(line.text for line in lines)
     all_text = text + "\n" + "\n".join(table_texts)
+    cover = cover_title(title_lines(doc))
     result: dict[str, Inference] = {}
-    result["department"] = _department(titles, all_text)
+    result["department"] = _cover_department(title_lines(doc), cover) or _department(titles, all_text)
     dept = result["department"].value or ""
     result["region"] = _region(dept, all_text)
     if result["department"].value and result["region"].value:
         result["department"] = _qualify_department(result["department"], result["region"].value)
     result["department"] = _party_organ_name(result["department"])
     result["level"] = _level(result["region"].value, all_text)
-    result["year"] = _year(titles, all_text)
-    result["doc_kind"] = _doc_kind(titles)
+    result["year"] = _cover_year(cover) or _year(titles, all_text)
+    result["doc_kind"] = _cover_doc_kind(cover) or _doc_kind(titles)
     return result
+
+
+# the cover title: [year] organ [group qualifier] [year] kind — "2026年度苏州市交通运输局部门预算公开",
+# "重庆市交通运输委员会及委属单位2026年部门预算情况说明", "国家统计局部门预算(2026)"
+_COVER_TITLE = re.compile(
+    r"^(?:(?:20\d{2})\s*年度?)?(?P<org>[\u4e00-\u9fff()]{2,60}?)\s*(?:(?P<year>20\d{2})\s*年?度?)?"
+    r"(?P<kind>部门预算|单位预算|部门决算|单位决算|预决算|预算|决算)"
+)
+# the group an organ's title covers, which is not part of its name: 及委属单位, (含下属单位), 部门及所属预算单位, 局属单位
+_GROUP = re.compile(
+    r"(?:\((?:含|及)?(?:下属|所属|委属|局属|直属)(?:预算)?单位\)|(?:部门)?及(?:其)?(?:所属|下属|委属|局属|直属)(?:预算)?单位"
+    r"|[局委厅](?:属|直属)单位|本部门|年度?)$"
+)
+_COVER_FIELD = re.compile(r"^(?:预算单位|单位名称|编制单位|部门名称|预算部门|编制部门)[:：]\s*(?P<org>[\u4e00-\u9fff()]{4,60})$")
+_NOT_A_NAME = re.compile(r"\d|^[(（]|按照|关于|根据|^是|^为|^我|^本|^该|^各|^其|所属|[,，。;；、的]")
+_YEAR_ANYWHERE = re.compile(r"(20\d{2})")
+_BARE_YEAR = re.compile(r"^[(（]?20\d{2}年?度?[)）]?$")
+_COVER_KINDS = (("单位决算", "单位决算"), ("部门决算", "部门决算"), ("决算", "部门决算"), ("单位预算", "单位预算"),
+                ("预算", "部门预算"))
+
+
+def is_organ_name(name: str) -> bool:
+    """A proper organ name: ends like one (局, 委员会, 办公厅, 院, 中心 …, optionally (本级)), no sentence fragments."""
+    core = re.sub(r"\((?:本级|机关)\)$", "", name)
+    return len(core) >= 4 and not _NOT_A_NAME.search(core) and bool(re.search(rf"{_ORG_SUFFIX}(?:\([^)]*\))?$", core))
+
+
+def cover_title(cover_lines: list[str]) -> str:
+    """The disclosure title printed on the cover, joined when it runs over up to three lines ("2018年度江苏省高级" /
+    "人民法院预算公开"): of the joins that read as [year] organ [year] kind, the one naming the fullest organ."""
+    compact = [_PART_PREFIX.sub("", re.sub(r"\s+", "", line)) for line in cover_lines]
+    candidates: list[tuple[int, int, str]] = []
+    for size in (1, 2, 3):
+        for start in range(len(compact) - size + 1):
+            joined = "".join(compact[start:start + size])
+            match = _COVER_TITLE.match(joined)
+            if match and DISCLOSURE_TITLE.search(joined) and is_organ_name(org := _GROUP.sub("", match.group("org"))):
+                candidates.append((-len(org), size, joined + _year_beside(compact, start, start + size)))
+    if candidates:
+        return min(candidates)[2]
+    return next((line for line in compact if DISCLOSURE_TITLE.search(line)), "")
+
+
+def _year_beside(lines: list[str], start: int, end: int) -> str:
+    """A title whose year is printed on its own line above or below it ("…年部门预算情况说明" / "2026")."""
+    if _YEAR_ANYWHERE.search("".join(lines[start:end])):
+        return ""
+    beside = [lines[index] for index in (end, start - 1) if 0 <= index < len(lines)]
+    return next((line for line in beside if _BARE_YEAR.match(line)), "")
+
+
+def _cover_department(cover_lines: list[str], cover: str) -> Inference | None:
+    for line in cover_lines:
+        field = _COVER_FIELD.match(re.sub(r"\s+", "", line))
+        if field and not _NOT_A_NAME.search(field.group("org")):
+            return Inference(value=field.group("org"), how="unit named on the cover", evidence=line)
+    match = _COVER_TITLE.match(cover)
+    if match:
+        org = match.group("org")
+        while (bare := _GROUP.sub("", org)) != org:
+            org = bare
+        if is_organ_name(org):
+            return Inference(value=org, how="cover title", evidence=cover)
+    return None
+
+
+def _cover_year(cover: str) -> Inference | None:
+    match = _YEAR_ANYWHERE.search(cover)
+    return Inference(value=int(match.group(1)), how="cover title", evidence=cover) if match else None
+
+
+def _cover_doc_kind(cover: str) -> Inference | None:
+    if "绩效" in cover:
+        return None
+    for word, kind in _COVER_KINDS:
+        if word in cover:
+            return Inference(value=kind, how="cover title", evidence=cover)
+    return None
 
 
 _PART_PREFIX = re.compile(r"^(?:第[一二三四五六七八九十]+部分|[一二三四五六七八九十]+[、.．])")
@@ -86,7 +167,8 @@ def _department(titles: list[str], text: str) -> Inference:
 
 
 def _is_generic(name: str) -> bool:
-    return bool(re.search(r"^\d|^年|级部|^部门|^本部|^我部|^单位|^预算|^其中|^及|^即|所属|本年度|[从的]", name)) or len(name) < 4
+    generic = re.search(r"^\d|^年|级部|^部门|^本部|^我部|^单位|^预算|^其中|^及|^即|所属|本年度|[从的]", name)
+    return bool(generic or _NOT_A_NAME.search(name)) or len(name) < 4
 
 
 def _place(dept: str) -> str:

@@ -19,7 +19,9 @@ _SENTENCE_END = re.compile(r"[。；;！？]")
 _LIST_ITEM = re.compile(r"^\s*(?:[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．]|\d+[、.．](?!\d))")
 _AMOUNT = re.compile(r"(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s*(?P<unit>万元|亿元|元)")
 _SUBJECT_STOP = re.compile(r"[，,。；;：:、（）()的]|其中|包括|主要|用于|比上年|较上年|与上年")
-_VERBS = re.compile(r"(预算数为|预算数|决算数为|决算数|预算为|预算安排|安排|决算|共计|合计为|总额为|总额|为|是|达到|(?<![合总小])计)$")
+# Verbs between a subject and its figure; '预算' and '总额' stay with the subject (部门收入预算为 → 部门收入预算).
+_VERBS = re.compile(r"(预算数为|预算数|决算数为|决算数|预算安排|安排|决算|共计|合计为|为|是|达到|(?<![合总小])计)$")
+_MEASURE_ONLY = re.compile(r"^(?:年初|全年|当年|本年)?(?:预算数?|决算数?|执行数)?$")
 _CODE_NOTE = re.compile(r"[(（](\d*[类款项]|境)[)）]")  # 公共安全支出(204类)司法(06款), 因公出国(境)费: one subject
 _CHANGE_VERB = re.compile(r"(增加|减少|增长|下降|降低|上升)\s*$")
 _CHANGE = re.compile(
@@ -171,6 +173,8 @@ def _subject(before: str) -> str | None:
     pieces = _SUBJECT_STOP.split(tail)
     candidate = pieces[-1].strip() if pieces else ""
     candidate = _YEAR_PREFIX.sub("", candidate).strip()
+    if len(pieces) > 1 and _MEASURE_ONLY.match(_VERBS.sub("", candidate).strip()) and re.search(r"[:：]\s*[^:：]*$", tail):
+        candidate = pieces[-2].strip()  # '收入预算：2026年年初预算数 186549.30万元' is about 收入预算
     candidate = _VERBS.sub("", candidate).strip()
     candidate = re.sub(r"^(我部门|本部门|部门|单位|其中|另外|全年|今年|本年)", "", candidate).strip()
     candidate = _LIST_ITEM.sub("", re.sub(r"\s+", "", candidate)).replace("〔", "(").replace("〕", ")")

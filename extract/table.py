@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from yusuan.model import Cell, Grid
+from yusuan.model import Block, Cell, Grid
 
 from .numbers import is_number_cell, stated_unit
 
 _META_CELL = re.compile(r"^(单位|金额单位|预算年度|截止时间|填报单位|编制单位|部门[:：]|单位名称[:：])|^\d{3,}(?![\d年])[\u4e00-\u9fff]")
+_YEAR_CELL = re.compile(r"^(?:19|20)\d{2}\s*年?度?$")
+_YEAR_LINE = re.compile(r"^[\s“”\"]*((?:19|20)\d{2})[\s“”\"]*$")  # '2026   “”': the year and quotes of a title
 _COLUMN_NUMBER_LABELS = {"", "栏次", "**", "*", "序号", "行次", "栏"}
+_TITLE_END = re.compile(r"表(?:[(（][一二三四五六七八九十\d]+[)）])?$")
 
 
 @dataclass
@@ -112,8 +115,41 @@ def _code_part_labels(row: list[Cell]) -> list[Cell]:
 
 
 def _is_meta_row(row: list[Cell]) -> bool:
+    """'单位名称：… | 单位：万元' rows above the header; a year printed beside them ('2026') belongs to them."""
     texts = [cell.text for cell in row if cell.text]
-    return bool(texts) and all(_META_CELL.search(text) for text in texts)
+    meta = [text for text in texts if _META_CELL.search(text)]
+    return bool(meta) and all(text in meta or _YEAR_CELL.match(text) for text in texts)
+
+
+def table_grids(blocks: list[Block]) -> list[Grid]:
+    """The table grids of a document in order. A grid ingest left untitled takes the title-like line printed above
+    it since the previous table ('年部门收支总体情况表' above '2026' and a unit line), with a year printed apart."""
+    grids: list[Grid] = []
+    since_table: list[Block] = []
+    for block in blocks:
+        if block.kind != "table" or block.grid is None:
+            since_table.append(block)
+            continue
+        grid = block.grid
+        if not grid.title:
+            grid = _titled(grid, since_table)
+        grids.append(grid)
+        since_table = []
+    return grids
+
+
+def _titled(grid: Grid, above: list[Block]) -> Grid:
+    lines = [line for block in above[-6:] for line in block.lines if line.page == grid.page and line.text.strip()]
+    title_index = next((i for i in range(len(lines) - 1, -1, -1) if _TITLE_END.search(lines[i].text.replace(" ", ""))), None)
+    if title_index is None or len(lines[title_index].text) > 60:
+        return grid
+    title_line = lines[title_index]
+    title = title_line.text.replace(" ", "")
+    printed = [line.text for line in lines + grid.context] + [cell.text for cell in (grid.rows[0] if grid.rows else [])]
+    year = next((match.group(1) for text in printed if (match := _YEAR_LINE.match(text))), None)
+    if year and title.startswith("年"):
+        title = year + title
+    return replace(grid, title=title, title_line=title_line)
 
 
 def _is_data_row(row: list[Cell]) -> bool:
@@ -202,9 +238,11 @@ def _merge_ragged_rows(rows: list[list[Cell]], width: int, layout: str) -> list[
 def compose_columns(header: list[list[Cell]], width: int) -> list[Column]:
     """Column paths from stacked header rows.
 
-    A header row as wide as the table is positional: an empty cell under a label continues that label's span.
-    A narrower row (cell-per-line conversions drop the empty span cells) is assigned in order: each empty leaf
-    takes one label, each run of non-empty leaves shares one label.
+    A header row as wide as the table is positional: an empty cell beside a label continues that label's span while
+    a lower header row names the column ('2025年预算数' over 合计 | 因公出国(境)费 | …); a column named by no lower row
+    is one whose own label sits higher up, so the span ends there. A narrower row (cell-per-line conversions drop
+    the empty span cells) is assigned in order: each empty leaf takes one label, each run of non-empty leaves shares
+    one label.
     """
     paths: list[list[str]] = [[] for _ in range(width)]
     if not header:
@@ -212,15 +250,16 @@ def compose_columns(header: list[list[Cell]], width: int) -> list[Column]:
     leaf = [cell.text for cell in header[-1]] + [""] * max(0, width - len(header[-1]))
     leaf = leaf[:width] if width else leaf
     span_starts: set[int] = set()  # a label spans right only inside the span of the label above it
-    for row in header[:-1]:
+    for depth, row in enumerate(header[:-1]):
         labels = [cell.text for cell in row]
         if len(row) >= width:
+            below = [[cell.text for cell in lower] + [""] * max(0, width - len(lower)) for lower in header[depth + 1 :]]
             current = ""
             for i in range(width):
                 text = labels[i]
                 if text:
                     current = text
-                elif not leaf[i] or i in span_starts:
+                elif i in span_starts or not any(lower[i] for lower in below):
                     current = ""
                 if current:
                     paths[i].append(current)

@@ -27,7 +27,7 @@ from yusuan.model import Extraction
 @dataclass
 class FileOutcome:
     source: str
-    status: str  # extracted | skipped | failed
+    status: str  # extracted | skipped | not_budget (read, not a budget disclosure: not stored) | failed
     stage: str = ""
     reason: str = ""
     pages: int = 0
@@ -42,11 +42,15 @@ class FileOutcome:
 Task = Callable[[str, float | None], tuple[Extraction | None, FileOutcome]]
 
 
-class _Timeout(Exception):
-    pass
+class _Timeout(BaseException):
+    """Not an Exception, so that no ``except Exception`` in a reader can swallow it and carry on."""
+
+
+_alarm_fired = threading.Event()
 
 
 def _alarm(signum, frame):
+    _alarm_fired.set()  # remembered even if something catches the exception below
     raise _Timeout()
 
 
@@ -55,29 +59,42 @@ def extract_one(path: str, timeout: float | None = None) -> tuple[Extraction | N
 
     ``timeout`` is enforced with SIGALRM when called on the main thread (in a worker process it always is)."""
     from yusuan.extract import extract_document
+    from yusuan.index.blocks import encode_blocks
     from yusuan.ingest import ingest_path
 
     started = time.perf_counter()
     alarm = bool(timeout) and threading.current_thread() is threading.main_thread()
     if alarm:
+        _alarm_fired.clear()
         signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, timeout)
     stage = "ingest"
     try:
-        doc = ingest_path(path)
-        stage = "extract"
-        extraction = extract_document(doc)
-    except IngestError as exc:
-        return None, FileOutcome(path, "failed", exc.stage, exc.reason, seconds=time.perf_counter() - started)
+        try:
+            doc = ingest_path(path)
+            stage = "extract"
+            extraction = extract_document(doc)
+            extraction.blocks = encode_blocks(doc)
+        finally:
+            if alarm:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        if _alarm_fired.is_set():  # the time-out was caught and swallowed inside: whatever came back is partial
+            raise _Timeout()
     except _Timeout:
         return None, FileOutcome(path, "failed", stage, f"timed out after {timeout:g} s",
+                                 seconds=time.perf_counter() - started)
+    except IngestError as exc:
+        return None, FileOutcome(path, "failed", exc.stage, exc.reason, seconds=time.perf_counter() - started)
+    except RecursionError:
+        return None, FileOutcome(path, "failed", stage, "structure nested too deeply to read",
                                  seconds=time.perf_counter() - started)
     except Exception as exc:  # a bug or an unexpected file must not stop the batch
         return None, FileOutcome(path, "failed", stage, f"{type(exc).__name__}: {exc}",
                                  seconds=time.perf_counter() - started)
-    finally:
-        if alarm:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+    disclosure = extraction.document.inferred["disclosure"]
+    if not disclosure.value:
+        return None, FileOutcome(path, "not_budget", "classify", f"not a budget disclosure: {disclosure.how}",
+                                 pages=doc.pages, seconds=time.perf_counter() - started)
     outcome = FileOutcome(
         path, "extracted", pages=doc.pages, records=len(extraction.records), seconds=time.perf_counter() - started,
         warnings=list(extraction.document.warnings), pages_needing_ocr=list(doc.pages_needing_ocr),

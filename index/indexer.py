@@ -2,17 +2,20 @@
 ``documents`` table, incrementally.
 
 1. Passages (embedder-independent): a document whose ``sha256`` (and chunker/tokenizer version) matches its
-   passages is skipped; a new or changed one is re-ingested from its source, chunked, and its old passages replaced;
-   passages of documents no longer in ``documents`` are deleted. Metadata drift (department, year …) is copied over
-   without re-chunking.
+   passages is skipped; a new or changed one is chunked from the text blocks `yusuan extract` stored for it
+   (``document_blocks``; the source file is parsed again only for documents extracted before that table existed),
+   and its old passages replaced; passages of documents no longer in ``documents`` are deleted. A new passage whose
+   embedded text (content hash) equals an old passage's of the same document, or of a deleted one, keeps that
+   passage's id. Metadata drift (department, year …) is copied over without re-chunking.
 2. Vectors: the faiss index is reconciled by id — ids it holds that are no longer passages are removed, passages it
-   lacks are embedded and added. Nothing else is touched, so re-indexing one changed document embeds only its
-   passages.
+   lacks are embedded and added. Nothing else is touched, so re-indexing a changed document embeds only the
+   passages whose text changed.
 3. BM25: rebuilt from the stored tokens when the passage set changed (seconds), else loaded as saved.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -25,8 +28,10 @@ import numpy as np
 
 from yusuan.config import db_path
 from yusuan.ingest import ingest_path
+from yusuan.model import IngestedDocument
 
 from . import store
+from .blocks import decode_blocks
 from .bm25 import BM25Index, get_tokenizer
 from .chunk import CHUNKER_VERSION, chunk_document, doc_context, embed_text
 from .embed import Embedder, get_embedder
@@ -40,10 +45,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 class IndexStats:
     documents: int = 0
     skipped: int = 0  # unchanged sha256: nothing done
-    chunked: int = 0  # (re-)ingested and chunked
+    chunked: int = 0  # (re-)chunked
+    parsed: int = 0  # of those, parsed from the source file (no stored blocks)
     removed_documents: int = 0  # gone from `documents`
     failed: list[str] = field(default_factory=list)
-    passages_added: int = 0
+    passages_added: int = 0  # new passage ids (to embed)
+    passages_reused: int = 0  # re-chunked passages whose embedded text was unchanged: id and vectors kept
     passages_removed: int = 0
     metadata_refreshed: int = 0
     vectors_added: int = 0
@@ -82,15 +89,39 @@ def resolve_source(source: str, data: str | Path | None = None) -> Path | None:
     return None
 
 
+def content_hash(embedded: str) -> str:
+    return hashlib.blake2b(embedded.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def stored_document(con, doc: dict) -> IngestedDocument | None:
+    """The document's text blocks as `yusuan extract` stored them; None when it stored none."""
+    if not store.has_table(con, "document_blocks"):
+        return None
+    row = con.execute("SELECT blocks FROM document_blocks WHERE doc_id = ?", [str(doc["doc_id"])]).fetchone()
+    if row is None:
+        return None
+    return decode_blocks(row[0], str(doc["source"]), str(doc.get("sha256") or ""))
+
+
+def parse_source(doc: dict, data: str | Path | None) -> IngestedDocument:
+    path = resolve_source(str(doc["source"]), data)
+    if path is None:
+        raise FileNotFoundError("source file not found")
+    ingested = ingest_path(path)
+    if doc.get("sha256") and ingested.sha256 != doc["sha256"]:
+        log.warning("%s changed on disk since it was extracted; indexing the current bytes", doc["source"])
+    return ingested
+
+
 def sync_passages(con, data: str | Path | None, stats: IndexStats, progress: Callable[[str], None] | None = None) -> None:
     tokenizer = get_tokenizer()
     documents = store.read_documents(con)
     stats.documents = len(documents)
     state = store.passage_doc_state(con)
-    wanted = set()
+    wanted = {str(doc["doc_id"]) for doc in documents}
+    gone = [doc_id for doc_id in state if doc_id not in wanted]
     for doc in documents:
         doc_id = str(doc["doc_id"])
-        wanted.add(doc_id)
         current = state.get(doc_id)
         if (
             current
@@ -100,30 +131,30 @@ def sync_passages(con, data: str | Path | None, stats: IndexStats, progress: Cal
         ):
             stats.skipped += 1
             continue
-        path = resolve_source(str(doc["source"]), data)
-        if path is None:
-            stats.failed.append(f"{doc['source']}: source file not found")
-            continue
-        try:
-            ingested = ingest_path(path)
-        except Exception as exc:
-            stats.failed.append(f"{doc['source']}: {exc}")
-            continue
-        if doc.get("sha256") and ingested.sha256 != doc["sha256"]:
-            log.warning("%s changed on disk since it was extracted; indexing the current bytes", doc["source"])
+        ingested = stored_document(con, doc)
+        if ingested is None:
+            try:
+                ingested = parse_source(doc, data)
+            except Exception as exc:
+                stats.failed.append(f"{doc['source']}: {exc}")
+                continue
+            stats.parsed += 1
         meta = dict(doc)
         meta["source"] = str(doc["source"])
         passages = chunk_document(ingested, meta)
-        tokens = [tokenizer.tokenize(p.embed_text()) for p in passages]
-        removed, ids = store.replace_document(
-            con, doc_id, passages, tokens, chunker_version=CHUNKER_VERSION, tokenizer_version=tokenizer.version
+        embedded = [p.embed_text() for p in passages]
+        tokens = [tokenizer.tokenize(text) for text in embedded]
+        removed, ids, reused = store.replace_document(
+            con, doc_id, passages, tokens, [content_hash(text) for text in embedded],
+            chunker_version=CHUNKER_VERSION, tokenizer_version=tokenizer.version,
+            reuse=store.reusable_ids(con, [doc_id, *gone]),
         )
         stats.chunked += 1
         stats.passages_removed += removed
-        stats.passages_added += len(ids)
+        stats.passages_added += len(ids) - reused
+        stats.passages_reused += reused
         if progress:
-            progress(f"chunked {doc['source']}: {len(ids)} passages")
-    gone = [doc_id for doc_id in state if doc_id not in wanted]
+            progress(f"chunked {doc['source']}: {len(ids)} passages ({len(ids) - reused} new)")
     if gone:
         stats.passages_removed += store.delete_documents(con, gone)
         stats.removed_documents = len(gone)
@@ -131,7 +162,7 @@ def sync_passages(con, data: str | Path | None, stats: IndexStats, progress: Cal
 
 
 def sync_vectors(
-    con, data: str | Path | None, embedder: Embedder, stats: IndexStats, batch: int = 256,
+    con, data: str | Path | None, embedder: Embedder, stats: IndexStats, batch: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> store.VectorIndex:
     vindex = store.VectorIndex.open(store.index_dir(data, embedder.name), embedder.dim, embedder.name)
@@ -141,6 +172,7 @@ def sync_vectors(
     missing = want[~np.isin(want, have)]
     stats.vectors_removed = vindex.remove(stale)
     started = time.perf_counter()
+    batch = batch or 4 * embedder.batch
     for start in range(0, len(missing), batch):
         rows = store.passages_for_embedding(con, missing[start : start + batch])
         texts = [

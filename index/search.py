@@ -11,12 +11,13 @@ retrievers only see the allowed passages, so a filter never empties the top k.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from yusuan.config import db_path
 
 from . import store
 from .bm25 import expand_query
@@ -77,7 +78,11 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
 
 
 class Searcher:
-    """Holds the connection, the BM25 index and (lazily) the embedder and faiss index of one data dir."""
+    """Holds the connection, the BM25 index and (lazily) the embedder and faiss index of one data dir.
+
+    Safe to share between threads: each search runs on its own cursor of the held connection, the lazily loaded
+    indexes are swapped under a lock, and the query embedding and the faiss / BM25 lookups (read-only) run
+    outside it."""
 
     def __init__(
         self, data: str | Path | None = None, embedder: str | Embedder | None = None, expand: bool = True
@@ -87,6 +92,7 @@ class Searcher:
         self._con = None
         self._embedder_spec = embedder
         self._embedder: Embedder | None = embedder if isinstance(embedder, Embedder) else None
+        self._lock = threading.RLock()
         with self._connect() as con:
             if not store.has_table(con, "passages"):
                 self.close()
@@ -96,15 +102,16 @@ class Searcher:
         self._fingerprint = ""
 
     def _connect(self):
-        """The searcher's connection, opened on first use and kept until :meth:`close` (opening the database costs
-        ~10 ms). It is opened like the writer's, so `yusuan index` can run in the same process; another process
-        can write only once the searcher is closed (DuckDB allows one writing process)."""
-        if self._con is None:
-            try:
-                self._con = store.connect_reader(self.data)
-            except FileNotFoundError as exc:
-                raise SearchError(str(exc)) from exc
-        return contextlib.nullcontext(self._con)
+        """A cursor of the searcher's connection, which is opened on first use and kept until :meth:`close` (opening
+        the database costs ~10 ms). It is opened like the writer's, so `yusuan index` can run in the same process;
+        another process can write only once the searcher is closed (DuckDB allows one writing process)."""
+        with self._lock:
+            if self._con is None:
+                try:
+                    self._con = store.connect_reader(self.data)
+                except FileNotFoundError as exc:
+                    raise SearchError(str(exc)) from exc
+            return contextlib.closing(self._con.cursor())
 
     def indexed_sources(self) -> list[str]:
         with self._connect() as con:
@@ -132,13 +139,6 @@ class Searcher:
         return self._embedder
 
     @property
-    def bm25(self):
-        if self._bm25 is None:
-            with self._connect() as con:
-                self._bm25, _ = load_bm25(con, self.data)
-        return self._bm25
-
-    @property
     def vector_index(self) -> store.VectorIndex:
         if self._vindex is None:
             name = self._embedder.name if self._embedder else embedder_name(self._embedder_spec)  # type: ignore[arg-type]
@@ -152,15 +152,6 @@ class Searcher:
         return self._vindex
 
     # ---- search
-
-    def dense(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        vector = self.embedder.embed_queries([query])[0]
-        return self.vector_index.search(vector, k, allowed)
-
-    def sparse(self, query: str, k: int, allowed: np.ndarray | None = None, con=None) -> list[tuple[int, float]]:
-        if self._bm25 is None and con is not None:
-            self._bm25, _ = load_bm25(con, self.data)
-        return self.bm25.search(query, k, allowed)
 
     def _refresh(self, con) -> None:
         """Drop cached indexes when the passages changed since they were loaded (a re-index in between)."""
@@ -185,15 +176,20 @@ class Searcher:
             return []
         if not isinstance(filters, store.Filters):
             filters = store.Filters.from_mapping(filters)
+        n_cand = max(candidates or 0, MIN_CANDIDATES, 5 * k)
+        expanded = expand_query(query) if self.expand else query
         with self._connect() as con:
-            self._refresh(con)
-            allowed = store.filter_ids(con, filters) if filters.active() else None
-            if allowed is not None and not len(allowed):
-                return []
-            n_cand = max(candidates or 0, MIN_CANDIDATES, 5 * k)
-            expanded = expand_query(query) if self.expand else query
-            dense = self.dense(expanded, n_cand, allowed) if mode in ("hybrid", "dense") else []
-            sparse = self.sparse(expanded, n_cand, allowed, con) if mode in ("hybrid", "bm25") else []
+            with self._lock:
+                self._refresh(con)
+                allowed = store.filter_ids(con, filters) if filters.active() else None
+                if allowed is not None and not len(allowed):
+                    return []
+                vindex = self.vector_index if mode in ("hybrid", "dense") else None
+                if mode in ("hybrid", "bm25") and self._bm25 is None:
+                    self._bm25, _ = load_bm25(con, self.data)
+                bm25 = self._bm25
+            dense = vindex.search(self.embedder.embed_queries([expanded])[0], n_cand, allowed) if vindex else []
+            sparse = bm25.search(expanded, n_cand, allowed) if bm25 is not None and mode != "dense" else []
             if mode == "dense":
                 ranked = dense
             elif mode == "bm25":
@@ -242,6 +238,31 @@ class Searcher:
         return hits
 
 
+_SHARED: dict[tuple[str, str, bool], tuple[int, Searcher]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_searcher(data: str | Path | None = None, embedder: str | None = None, expand: bool = True) -> Searcher:
+    """One :class:`Searcher` per data dir and embedder for the whole process (what a service should use): the
+    connection, the indexes and the query-embedding cache stay warm between calls. A database file replaced since
+    (by another process: a new data dir at the same path) gets a new searcher."""
+    path = db_path(data)
+    try:
+        inode = path.stat().st_ino
+    except OSError as exc:
+        raise SearchError(f"no database at {path}: run `yusuan extract` and `yusuan index` first") from exc
+    key = (str(path.resolve()), embedder_name(embedder), expand)
+    with _SHARED_LOCK:
+        held = _SHARED.get(key)
+        if held is not None and held[0] == inode:
+            return held[1]
+        if held is not None:
+            held[1].close()
+        searcher = Searcher(data, embedder, expand=expand)
+        _SHARED[key] = (inode, searcher)
+        return searcher
+
+
 def search(
     query: str,
     k: int = 10,
@@ -250,6 +271,9 @@ def search(
     data: str | Path | None = None,
     embedder: str | Embedder | None = None,
 ) -> list[SearchHit]:
-    """One-shot search (opens and closes the index); keep a :class:`Searcher` for many queries."""
-    with Searcher(data, embedder) as searcher:
-        return searcher.search(query, k=k, mode=mode, filters=filters)
+    """Search with the process's shared searcher of ``data`` (see :func:`shared_searcher`); an :class:`Embedder`
+    instance gets a searcher of its own, closed afterwards."""
+    if isinstance(embedder, Embedder):
+        with Searcher(data, embedder) as searcher:
+            return searcher.search(query, k=k, mode=mode, filters=filters)
+    return shared_searcher(data, embedder).search(query, k=k, mode=mode, filters=filters)

@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 
 from yusuan.config import db_path
+from yusuan.store.lock import StoreConnection
 
 from .chunk import Passage
 
@@ -56,6 +57,7 @@ PASSAGE_COLUMNS = (
     "tokens",
     "chunker_version",
     "tokenizer_version",
+    "content_hash",
 )
 
 _DDL = [
@@ -83,31 +85,27 @@ _DDL = [
         tokens TEXT,
         chunker_version TEXT,
         tokenizer_version TEXT,
-        indexed_at TIMESTAMP DEFAULT current_timestamp
+        indexed_at TIMESTAMP DEFAULT current_timestamp,
+        content_hash TEXT
     )""",
+    "ALTER TABLE passages ADD COLUMN IF NOT EXISTS content_hash TEXT",  # databases indexed before it existed
 ]
 
 HEADING_SEP = " > "
 
 
-def connect(data: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(data: str | Path | None = None, read_only: bool = False) -> StoreConnection:
+    """A connection under the store's reader/writer lock (yusuan.store.lock), which closing it gives back."""
     path = db_path(data)
     if read_only and not path.exists():
         raise FileNotFoundError(f"no database at {path}: run `yusuan extract` and `yusuan index` first")
-    return duckdb.connect(str(path), read_only=read_only)
+    return StoreConnection(path, write=not read_only)
 
 
-def connect_reader(data: str | Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A short-lived connection for searching. Opened like the writer's (so it can coexist with a writer in the
-    same process, e.g. the API while `yusuan index` runs in it); read-only only when the file cannot be opened
-    for writing (read-only data dir, or another process holds the write lock)."""
-    path = db_path(data)
-    if not path.exists():
-        raise FileNotFoundError(f"no database at {path}: run `yusuan extract` and `yusuan index` first")
-    try:
-        return duckdb.connect(str(path))
-    except (duckdb.IOException, duckdb.ConnectionException, duckdb.PermissionException):
-        return duckdb.connect(str(path), read_only=True)
+def connect_reader(data: str | Path | None = None) -> StoreConnection:
+    """A short-lived read-only connection for searching, under the store's shared lock: it waits while a writer
+    (`yusuan index`, an extraction) commits, and closing it lets the next writer in."""
+    return connect(data, read_only=True)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -151,20 +149,45 @@ def new_ids(con: duckdb.DuckDBPyConnection, n: int) -> list[int]:
     return [row[0] for row in con.execute("SELECT nextval('passage_id_seq') FROM range(?)", [n]).fetchall()]
 
 
+def reusable_ids(con: duckdb.DuckDBPyConnection, doc_ids: Sequence[str]) -> dict[str, list[int]]:
+    """content hash → passage ids of these documents' passages (oldest first)."""
+    pool: dict[str, list[int]] = {}
+    rows = con.execute(
+        "SELECT content_hash, passage_id FROM passages WHERE doc_id IN (SELECT unnest(?)) AND content_hash IS NOT NULL "
+        "ORDER BY passage_id",
+        [list(doc_ids)],
+    ).fetchall()
+    for content_hash, passage_id in rows:
+        pool.setdefault(content_hash, []).append(int(passage_id))
+    return pool
+
+
 def replace_document(
     con: duckdb.DuckDBPyConnection,
     doc_id: str,
     passages: Sequence[Passage],
     tokens: Sequence[Sequence[str]],
+    hashes: Sequence[str],
     *,
     chunker_version: str,
     tokenizer_version: str,
-) -> tuple[int, list[int]]:
-    """Delete the document's old passages and insert the new ones; returns (removed count, new ids)."""
+    reuse: Mapping[str, list[int]] | None = None,
+) -> tuple[int, list[int], int]:
+    """Delete the document's old passages and insert the new ones; returns (passages gone, ids, ids reused).
+
+    A passage whose content hash is in ``reuse`` (the passages of this document before, or of documents being
+    deleted) takes over that passage's id, and with it the vectors every embedder already holds for the same text:
+    only passages whose embedded text changed get new ids, and so get embedded."""
+    pool = {content_hash: list(ids) for content_hash, ids in (reuse or {}).items()}
+    ids = [pool[h].pop(0) if pool.get(h) else None for h in hashes]
+    reused = [pid for pid in ids if pid is not None]
     con.execute("BEGIN TRANSACTION")
     try:
         removed = con.execute("DELETE FROM passages WHERE doc_id = ?", [doc_id]).fetchone()[0]
-        ids = new_ids(con, len(passages))
+        if reused:  # ids taken over from documents being deleted
+            removed += con.execute("DELETE FROM passages WHERE passage_id IN (SELECT unnest(?))", [reused]).fetchone()[0]
+        fresh = iter(new_ids(con, len(ids) - len(reused)))
+        ids = [pid if pid is not None else next(fresh) for pid in ids]
         rows = [
             (
                 pid,
@@ -189,8 +212,9 @@ def replace_document(
                 " ".join(toks),
                 chunker_version,
                 tokenizer_version,
+                content_hash,
             )
-            for pid, p, toks in zip(ids, passages, tokens, strict=True)
+            for pid, p, toks, content_hash in zip(ids, passages, tokens, hashes, strict=True)
         ]
         if rows:
             placeholders = ", ".join("?" for _ in PASSAGE_COLUMNS)
@@ -199,7 +223,7 @@ def replace_document(
     except Exception:
         con.execute("ROLLBACK")
         raise
-    return int(removed or 0), ids
+    return int(removed or 0) - len(reused), ids, len(reused)
 
 
 def delete_documents(con: duckdb.DuckDBPyConnection, doc_ids: Iterable[str]) -> int:

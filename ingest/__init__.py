@@ -1,8 +1,9 @@
 """Ingest: bytes → positioned lines, paragraphs and table grids (:class:`yusuan.model.IngestedDocument`).
 
 Readers are chosen by file suffix and then check the content (a ``.pdf`` must start with ``%PDF-``, an
-``.xlsx`` must be a zip workbook or another real workbook, …); anything unreadable raises
-:class:`IngestError` naming the file, the stage and the reason.
+``.xlsx`` must be a zip workbook or another real workbook, …); a web page is read as HTML whatever it is called
+(``.jsp``, ``.shtml``, a page saved under a ``.pdf`` name); anything unreadable raises :class:`IngestError`
+naming the file, the stage and the reason.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from pathlib import Path
 from yusuan.model import IngestedDocument
 
 from .errors import IngestError
-from .office import ingest_docx, ingest_html, ingest_spreadsheet
+from .office import ingest_docx, ingest_html, ingest_spreadsheet, is_html
 from .pdf import ingest_pdf
 from .text import ingest_text
 
 TEXT_SUFFIXES = {".txt", ".md", ".text", ".csv", ".tsv"}
+HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml", ".jsp", ".asp", ".aspx", ".php"}
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls"}  # their reader sniffs HTML itself
 
 Reader = Callable[[str, bytes, str], IngestedDocument]
 
@@ -34,6 +37,10 @@ def ingest_path(path: str | Path) -> IngestedDocument:
         raise IngestError(str(path), "read", "file is empty")
     sha256 = hashlib.sha256(data).hexdigest()
     suffix = path.suffix.lower()
+    if suffix not in HTML_SUFFIXES | SPREADSHEET_SUFFIXES and is_html(data):
+        document = ingest_html(str(path), data, sha256)
+        document.warnings.insert(0, f"'{suffix or path.name}' file is an HTML page; read as HTML")
+        return document
     reader = _READERS.get(suffix)
     if reader is None:
         if suffix in TEXT_SUFFIXES or not suffix:
@@ -51,9 +58,8 @@ _READERS.update(
         ".xlsm": ingest_spreadsheet,
         ".xls": ingest_spreadsheet,
         ".docx": ingest_docx,
-        ".html": ingest_html,
-        ".htm": ingest_html,
     }
 )
+_READERS.update({suffix: ingest_html for suffix in HTML_SUFFIXES})
 
 __all__ = ["IngestError", "ingest_path"]

@@ -48,10 +48,15 @@ def _zip_members(source: str, data: bytes, what: str, suffix: str) -> set[str]:
 # ------------------------------------------------------------------ sniffing
 
 
-def _is_html(data: bytes) -> bool:
-    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta", b"<head")) and (
-        b"<table" in data[:200000].lower() or b"<html" in head
+def is_html(data: bytes) -> bool:
+    """HTML by content, whatever the file is called: a saved web page starts with a doctype, <html>, <head>,
+    <meta> or a bare <table> (after a BOM, whitespace and "saved from" comments)."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    while head.startswith(b"<!--") and (end := head.find(b"-->")) >= 0:
+        head = head[end + 3:].lstrip(b" \t\r\n")
+    head = head.lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta", b"<head", b"<body")) and (
+        b"<table" in data[:200000].lower() or b"<html" in head or b"<body" in head
     )
 
 
@@ -66,7 +71,7 @@ def ingest_spreadsheet(source: str, data: bytes, sha256: str) -> IngestedDocumen
         if "EncryptedPackage".encode("utf-16-le") in data[:200000]:
             raise IngestError(source, "open", "encrypted workbook (password required)")
         return ingest_xls(source, data, sha256)
-    if _is_html(data):
+    if is_html(data):
         document = ingest_html(source, data, sha256)
         document.warnings.insert(0, "spreadsheet file is an HTML table; read as HTML")
         return document
@@ -399,8 +404,18 @@ def ingest_html(source: str, data: bytes, sha256: str) -> IngestedDocument:
         raise IngestError(source, "read", f"not an HTML document (binary content; starts with {_head(data)})")
     # html.parser (not lxml) because it records each tag's source line, which becomes TextLine.line/Cell.line
     soup = BeautifulSoup(data, "html.parser")
+    page_title = _page_title(soup)
     root = soup.body or soup
+    for tag in root.find_all(_SKIP_TAGS):
+        tag.decompose()
+    title = _title_element(root)
+    _drop_site_chrome(root, title)
+    root = _article(root, title)
+    if title is not None:
+        _drop_before(root, title)
     collector = _BlockCollector()
+    if title is None and page_title is not None:
+        collector.text(page_title)  # the body does not print its budget title: the page's <title> names it
     for kind, payload in _html_walk(root):
         if kind == "table":
             grid_rows, caption = payload
@@ -414,6 +429,95 @@ def ingest_html(source: str, data: bytes, sha256: str) -> IngestedDocument:
     if not collector.blocks:
         raise IngestError(source, "parse", "HTML document has no text")
     return IngestedDocument(source=source, sha256=sha256, layout="html", pages=1, blocks=collector.blocks)
+
+
+# Web pages wrap the article in the site's navigation, header, footer, breadcrumbs and link lists.
+_CHROME_TAGS = ["nav", "header", "footer", "aside", "form", "select", "button", "input", "label", "menu"]
+_CHROME_NAMES = {
+    "nav", "navs", "navbar", "menu", "header", "head", "top", "topbar", "footer", "foot", "bottom", "breadcrumb", "crumb",
+    "crumbs", "sidebar", "side", "share", "copyright", "search", "login", "toolbar", "banner", "links", "friendlink",
+}
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
+_BUDGET_TITLE = re.compile(r"(20\d{2}|二〇).{0,40}(预算|决算)|(预算|决算).{0,20}20\d{2}")
+_CONTAINERS = {"div", "section", "article", "main", "center", "body", "font", "tbody", "tr", "td"}
+_DOMINANT = 0.6  # a child holding this share of its parent's own (non-link) text is where the article is
+
+
+def _class_tokens(tag: Any) -> set[str]:
+    names = " ".join([*(tag.get("class") or []), tag.get("id") or ""]).lower()
+    return set(re.split(r"[-_\s]+", names)) - {""}
+
+
+def _text_length(tag: Any, links: bool = True) -> int:
+    total = len(re.sub(r"\s+", "", tag.get_text()))
+    if links:
+        return total
+    return total - sum(len(re.sub(r"\s+", "", a.get_text())) for a in tag.find_all("a"))
+
+
+def _title_element(root: Any) -> Any:
+    """The element printing the page's budget title ("…2026年部门预算情况说明"): short, outside links and breadcrumbs."""
+    for tag in root.find_all(True):
+        text = re.sub(r"\s+", "", tag.get_text())
+        if (6 <= len(text) <= 80 and _BUDGET_TITLE.search(text) and not tag.find_parent("a") and tag.name != "a"
+                and not re.search(r">|位置|»", text) and not _HIDDEN.search(tag.get("style") or "")):
+            return tag
+    return None
+
+
+def _drop_site_chrome(root: Any, title: Any) -> None:
+    """Remove hidden elements, navigation/header/footer (by tag or class/id name) and link lists — never the
+    title's own ancestors, never a data table."""
+    keep = set(map(id, title.parents)) | {id(title)} if title is not None else set()
+    for tag in root.find_all(True):
+        if tag.decomposed or id(tag) in keep or tag is root:
+            continue
+        chrome = (
+            tag.name in _CHROME_TAGS or bool(_class_tokens(tag) & _CHROME_NAMES) or _HIDDEN.search(tag.get("style") or "")
+            or (tag.name in ("ul", "ol", "dl", "div", "p") and _text_length(tag) >= 10
+                and _text_length(tag, links=False) < 0.3 * _text_length(tag) and not tag.find("table"))
+        )
+        if chrome:
+            tag.decompose()
+
+
+def _article(root: Any, title: Any) -> Any:
+    """Go down from <body> while one container child holds most of the text that is not link text (and still
+    holds the title): that child is the article, the rest is the site around it."""
+    node = root
+    while True:
+        weight = _text_length(node, links=False)
+        if not weight:
+            return node
+        children = [child for child in node.find_all(True, recursive=False)
+                    if child.name in _CONTAINERS or (child.name == "table" and child.find("table"))]
+        best = max(children, key=lambda child: _text_length(child, links=False), default=None)
+        if best is None or _text_length(best, links=False) < _DOMINANT * weight:
+            return node
+        if title is not None and best is not title and title not in best.descendants:
+            return node
+        node = best
+
+
+def _drop_before(root: Any, title: Any) -> None:
+    """The article starts at its title: what the page prints before it (info boxes, dates, breadcrumbs) goes."""
+    ancestors = set(map(id, title.parents))
+    inside = set(map(id, root.descendants))
+    for text in list(title.find_all_previous(string=True)):
+        if id(text) in inside:
+            text.extract()
+    for tag in list(title.find_all_previous(True)):
+        if id(tag) in inside and id(tag) not in ancestors and not tag.decomposed:
+            tag.decompose()
+
+
+def _page_title(soup: Any) -> TextLine | None:
+    """The <title> of a page whose body does not print its budget title: its first part, before the site name."""
+    tag = soup.find("title")
+    text = re.split(r"\s+[-_|]\s+|_", tag.get_text(" ", strip=True))[0] if tag is not None else ""
+    if not _BUDGET_TITLE.search(text):
+        return None
+    return TextLine(text=normalize_text(text), raw=text, line=getattr(tag, "sourceline", None), heading=1)
 
 
 def _html_walk(root: Any) -> Iterator[tuple[str, Any]]:

@@ -1,4 +1,4 @@
-"""PDF ingestion (pdfplumber): positioned text lines, ruled and unruled table grids, OCR for scanned pages.
+"""PDF ingestion (PDFium; pdfplumber as reference and fallback): positioned lines, ruled and unruled table grids, OCR.
 
 Produces the same :class:`~yusuan.model.IngestedDocument` the text layouts produce: heading/paragraph blocks of
 :class:`TextLine` (page, bbox, normalised text, raw text) and table blocks whose :class:`Grid` carries cell geometry.
@@ -36,6 +36,7 @@ from .pdf_lines import (
     _Segment,
     build_lines,
 )
+from .pdf_pdfium import PdfiumFallback, PdfiumPage
 from .pdf_tables import (
     _ENUMERATED,
     _TABLE_NUMBER,
@@ -46,6 +47,8 @@ from .pdf_tables import (
     _spilled_rows,
     _Table,
     _unruled_tables,
+    clip_to_page,
+    find_table_cells,
 )
 
 log = logging.getLogger(__name__)
@@ -120,11 +123,19 @@ def _dedupe_chars(chars: list[Char], tolerance: float = 1.0) -> list[Char]:
     cells: dict[tuple, list[Char]] = {}
     for char in chars:
         key = (char.get("text"), char.get("fontname"), char.get("size"))
-        gx, gy = int(char["x0"] // tolerance), int(char["top"] // tolerance)
-        duplicate = any(
-            abs(other["x0"] - char["x0"]) <= tolerance and abs(other["top"] - char["top"]) <= tolerance
-            for dx in (-1, 0, 1) for dy in (-1, 0, 1) for other in cells.get((key, gx + dx, gy + dy), ())
-        )
+        x0, top = char["x0"], char["top"]
+        gx, gy = int(x0 // tolerance), int(top // tolerance)
+        duplicate = False
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for other in cells.get((key, gx + dx, gy + dy), ()):
+                    if abs(other["x0"] - x0) <= tolerance and abs(other["top"] - top) <= tolerance:
+                        duplicate = True
+                        break
+                if duplicate:
+                    break
+            if duplicate:
+                break
         if duplicate:
             continue
         kept.append(char)
@@ -148,14 +159,51 @@ def _pdfium_chars(document: Any, index: int, height: float) -> list[Char]:
     return chars
 
 
-def _read_page(page: Any, number: int, warnings: list[str], pdfium_doc: Any) -> _Page:
-    result = _Page(number=number, width=float(page.width), height=float(page.height))
-    try:
-        # content outside the page box is never shown (WPS exports park whole sheets below the page)
-        page = page.crop(page.bbox)
-    except Exception:  # a degenerate page box: keep the page as it is
-        log.debug("crop to page box failed", exc_info=True)
-    chars = _page_chars(page)
+class _PlumberPage:
+    """A page read by pdfminer through pdfplumber (the fallback, and the whole document when forced)."""
+
+    def __init__(self, page: Any) -> None:
+        self.width, self.height = float(page.width), float(page.height)
+        try:
+            # content outside the page box is never shown (WPS exports park whole sheets below the page)
+            page = page.crop(page.bbox)
+        except Exception:  # a degenerate page box: keep the page as it is
+            log.debug("crop to page box failed", exc_info=True)
+        self.page = page
+
+    def chars(self) -> list[Char]:
+        return _page_chars(self.page)
+
+    def cell_groups(self) -> list[list[tuple[float, ...]]]:
+        return [list(table.cells) for table in self.page.filter(_is_rule_object).find_tables()]
+
+    def image_share(self) -> float:
+        return _image_share(self.page, self.width * self.height)
+
+
+class _PdfiumSource:
+    """A page read by PDFium in pdfplumber's geometry (see :mod:`.pdf_pdfium`)."""
+
+    def __init__(self, document: Any, index: int) -> None:
+        self.reader = PdfiumPage(document, index)
+        self.width, self.height = self.reader.width, self.reader.height
+
+    def chars(self) -> list[Char]:
+        left, top, right, bottom = self.reader.frame.bbox
+        chars = _dedupe_chars(self.reader.chars())
+        return [c for c in chars if left - 1 <= (c["x0"] + c["x1"]) / 2 <= right + 1 and top - 1 <= _mid(c) <= bottom + 1]
+
+    def cell_groups(self) -> list[list[tuple[float, ...]]]:
+        objects = clip_to_page(list(self.reader.rule_objects()), self.reader.frame.bbox)
+        return find_table_cells([obj for obj in objects if _is_rule_object(obj)])
+
+    def image_share(self) -> float:
+        raise PdfiumFallback("no text layer")  # scans and blank pages: pdfplumber measures their images
+
+
+def _read_page(source: _PlumberPage | _PdfiumSource, number: int, warnings: list[str], pdfium_doc: Any) -> _Page:
+    result = _Page(number=number, width=source.width, height=source.height)
+    chars = source.chars()
     cid = sum(1 for c in chars if c["text"].startswith("(cid:"))
     if cid:
         share = cid / len(chars)
@@ -174,19 +222,21 @@ def _read_page(page: Any, number: int, warnings: list[str], pdfium_doc: Any) -> 
                 result.unreadable = True
     if not any(c["text"].strip() for c in chars):
         result.text_layer = False
-        result.image_share = _image_share(page, result.width * result.height)
+        result.image_share = source.image_share()
         return result
     if not result.text_layer:
         return result
 
     used: set[int] = set()
     try:
-        found = page.filter(_is_rule_object).find_tables()
+        found = source.cell_groups()
+    except PdfiumFallback:
+        raise
     except Exception as exc:  # table finding failing on odd vector graphics must not lose the page's text
         warnings.append(f"page {number}: table detection failed ({type(exc).__name__})")
         found = []
-    for candidate in found:
-        built = _ruled_table(list(candidate.cells), [c for c in chars if id(c) not in used], number)
+    for cells in found:
+        built = _ruled_table(cells, [c for c in chars if id(c) not in used], number)
         if built is None:
             continue
         table, table_chars = built
@@ -584,7 +634,19 @@ def sniff_pdf(source: str, data: bytes) -> None:
         raise IngestError(source, "read", f"not a PDF (starts with {head!r})")
 
 
-def ingest_pdf(source: str, data: bytes, sha256: str) -> IngestedDocument:
+BACKENDS = ("pdfium", "pdfminer")
+
+
+def pdf_backend() -> str:
+    """``YUSUAN_PDF_BACKEND=pdfminer`` reads every page with pdfplumber/pdfminer (the reference path);
+    the default reads pages with PDFium and falls back to pdfminer page by page."""
+    backend = os.environ.get("YUSUAN_PDF_BACKEND", "pdfium").strip().lower() or "pdfium"
+    if backend not in BACKENDS:
+        raise ValueError(f"YUSUAN_PDF_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    return backend
+
+
+def ingest_pdf(source: str, data: bytes, sha256: str, backend: str | None = None) -> IngestedDocument:
     import pdfplumber
 
     sniff_pdf(source, data)
@@ -598,21 +660,42 @@ def ingest_pdf(source: str, data: bytes, sha256: str) -> IngestedDocument:
         raise IngestError(source, "open", "truncated or corrupt PDF: no pages")
 
     pdfium_doc = _open_pdfium(data)
+    use_pdfium = (backend or pdf_backend()) == "pdfium" and pdfium_doc is not None and len(pdfium_doc) == len(page_objects)
     try:
-        return _ingest_pages(source, sha256, pdf, page_objects, pdfium_doc)
+        return _ingest_pages(source, sha256, pdf, page_objects, pdfium_doc, use_pdfium)
     finally:
         if pdfium_doc is not None:
             pdfium_doc.close()
 
 
-def _ingest_pages(source: str, sha256: str, pdf: Any, page_objects: list[Any], pdfium_doc: Any) -> IngestedDocument:
+def _read_either(page: Any, number: int, warnings: list[str], pdfium_doc: Any, use_pdfium: bool) -> _Page:
+    """PDFium first; pdfminer for a page PDFium cannot render the way pdfminer would (logged with the reason)."""
+    if use_pdfium:
+        page_warnings: list[str] = []
+        source = None
+        try:
+            source = _PdfiumSource(pdfium_doc, number - 1)
+            result = _read_page(source, number, page_warnings, pdfium_doc)
+            warnings.extend(page_warnings)
+            return result
+        except PdfiumFallback as reason:
+            log.info("page %s: read with pdfminer (%s)", number, reason)
+        except Exception as exc:  # anything PDFium trips on: the reference path reads the page
+            log.info("page %s: read with pdfminer (PDFium failed: %s: %s)", number, type(exc).__name__, exc)
+        finally:
+            if source is not None:
+                source.reader.close()
+    return _read_page(_PlumberPage(page), number, warnings, pdfium_doc)
+
+
+def _ingest_pages(source: str, sha256: str, pdf: Any, page_objects: list[Any], pdfium_doc: Any, use_pdfium: bool) -> IngestedDocument:
     warnings: list[str] = []
     pages: list[_Page] = []
     failures = 0
     with pdf:
         for number, page in enumerate(page_objects, start=1):
             try:
-                pages.append(_read_page(page, number, warnings, pdfium_doc))
+                pages.append(_read_either(page, number, warnings, pdfium_doc, use_pdfium))
             except Exception as exc:  # one broken page must not sink the others
                 failures += 1
                 warnings.append(f"page {number}: unreadable ({type(exc).__name__}: {exc})")

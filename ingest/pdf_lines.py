@@ -19,6 +19,10 @@ Char = dict[str, Any]
 _CID = re.compile(r"\(cid:\d+\)")
 
 
+TIE = 1e-3  # gaps within this of a threshold (a quarter em exactly) are ties, decided the same whatever the float
+# noise of the library that read the glyphs (pdfminer in doubles, PDFium in float32)
+
+
 _NUMBER = re.compile(r"^[-−]?\(?[-−]?\d[\d,]*(\.\d+)?\)?%?$|^[-−]?\.\d+%?$")
 
 
@@ -103,7 +107,7 @@ def _split_same_row(chars: list[Char], gap_factor: float) -> list[list[Char]]:
         if runs:
             prev = runs[-1][-1]
             gap = char["x0"] - prev["x1"]
-            if gap <= gap_factor * min(_size(prev), _size(char)):
+            if gap <= gap_factor * min(_size(prev), _size(char)) + TIE:
                 runs[-1].append(char)
                 continue
         runs.append([char])
@@ -115,7 +119,7 @@ def _chars_text(chars: list[Char]) -> str:
     out: list[str] = []
     prev: Char | None = None
     for char in chars:
-        if prev is not None and char["x0"] - prev["x1"] > 0.25 * min(_size(prev), _size(char)):
+        if prev is not None and char["x0"] - prev["x1"] > 0.25 * min(_size(prev), _size(char)) + TIE:
             out.append(" ")
         out.append(char["text"])
         prev = char
@@ -138,6 +142,11 @@ def _make_line(chars: list[Char]) -> _Line:
         bold=bold,
         cid=sum(1 for c in chars if c["text"].startswith("(cid:")),
     )
+
+
+def line_raw(chars: list[Char]) -> str:
+    """``_make_line(chars).raw`` without the rest of the line (the text of a line inside a table cell)."""
+    return "   ".join(_chars_text(run) for run in _split_same_row(chars, 1.5))
 
 
 def build_lines(chars: list[Char]) -> list[_Line]:

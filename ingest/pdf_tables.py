@@ -10,7 +10,9 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from yusuan.model import Cell
 
@@ -20,15 +22,16 @@ from .patterns import TITLE_WORD as _TITLE_WORD
 from .patterns import UNIT_LINE as _UNIT_LINE
 from .pdf_lines import (
     _CID,
+    TIE,
     Char,
     _group_lines,
     _is_number,
     _join_wrapped,
     _Line,
-    _make_line,
     _mid,
     _Segment,
     _size,
+    line_raw,
 )
 
 _NUMBER_CHARS = set("0123456789.,-%")
@@ -110,11 +113,49 @@ def _contains(outer: tuple[float, ...], inner: tuple[float, ...], tol: float = 1
     )
 
 
+_BUCKET = 24.0  # side of the squares of the spatial index over cells (points); a few cells per square
+
+
+class _CellIndex:
+    """Cells bucketed by the squares they cover (grown by `margin`), so that a point or a box meets only its
+    neighbours instead of every cell of the page."""
+
+    def __init__(self, boxes: list[tuple[float, float, float, float]], margin: float) -> None:
+        self.boxes = boxes
+        self.buckets: dict[tuple[int, int], list[int]] = {}
+        for index, box in enumerate(boxes):
+            for key in self._keys(box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin):
+                self.buckets.setdefault(key, []).append(index)
+
+    @staticmethod
+    def _keys(x0: float, top: float, x1: float, bottom: float) -> Iterator[tuple[int, int]]:
+        for gx in range(int(x0 // _BUCKET), int(x1 // _BUCKET) + 1):
+            for gy in range(int(top // _BUCKET), int(bottom // _BUCKET) + 1):
+                yield gx, gy
+
+    def at(self, x: float, y: float) -> list[int]:
+        """Indexes (ascending) of the cells whose grown box may hold the point."""
+        return self.buckets.get((int(x // _BUCKET), int(y // _BUCKET)), [])
+
+    def within(self, box: tuple[float, ...]) -> set[int]:
+        """Indexes of the cells that may overlap `box`."""
+        found: set[int] = set()
+        for key in self._keys(*box):
+            found.update(self.buckets.get(key, ()))
+        return found
+
+
 def _drop_container_cells(cells: list[tuple[float, float, float, float]]) -> list[tuple[float, float, float, float]]:
     """A filled background rectangle around the table shows up as one cell containing all the others."""
+    index = _CellIndex(cells, 1.0)
     kept = []
     for cell in cells:
-        inside = sum(1 for other in cells if _contains(cell, other))
+        inside = 0
+        for other in index.within(cell):
+            if _contains(cell, cells[other]):
+                inside += 1
+                if inside >= 2:
+                    break
         if inside >= 2:
             continue
         kept.append(cell)
@@ -129,7 +170,8 @@ def _tokens(chars: list[Char]) -> list[list[Char]]:
         current: list[Char] = []
         for char in line:
             is_number = char["text"] in _NUMBER_CHARS
-            if current and is_number and current[-1]["text"] in _NUMBER_CHARS and char["x0"] - current[-1]["x1"] <= 0.12 * _size(char):
+            touching = char["x0"] - current[-1]["x1"] <= 0.12 * _size(char) + TIE if current else False
+            if current and is_number and current[-1]["text"] in _NUMBER_CHARS and touching:
                 current.append(char)
                 continue
             if current:
@@ -164,11 +206,13 @@ def _ruled_table(cells: list[tuple[float, float, float, float]], chars: list[Cha
 
     content: dict[int, list[Char]] = {}
     used: set[int] = set()
+    cell_index = _CellIndex([box for *_grid, box in placed], 0.5)
     for token in _tokens(inside):
         cx = (min(c["x0"] for c in token) + max(c["x1"] for c in token)) / 2
         cy = sum(_mid(c) for c in token) / len(token)
         best, best_area = None, None
-        for index, (_r0, _c0, _r1, _c1, box) in enumerate(placed):
+        for index in cell_index.at(cx, cy):
+            box = placed[index][4]
             if box[0] - 0.5 <= cx <= box[2] + 0.5 and box[1] - 0.5 <= cy <= box[3] + 0.5:
                 area = (box[2] - box[0]) * (box[3] - box[1])
                 if best_area is None or area < best_area:
@@ -182,7 +226,7 @@ def _ruled_table(cells: list[tuple[float, float, float, float]], chars: list[Cha
     n_rows, n_cols = len(ys) - 1, len(xs) - 1
     grid: list[list[Cell | None]] = [[None] * n_cols for _ in range(n_rows)]
     for index, (r0, c0, _r1, _c1, box) in enumerate(placed):
-        lines = [_make_line(line).raw for line in _group_lines(content.get(index, []))]
+        lines = [line_raw(line) for line in _group_lines(content.get(index, []))]
         raw = "\n".join(lines)
         text = normalize_text(_CID.sub("", _join_wrapped(lines)))
         bbox = (round(box[0], 2), round(box[1], 2), round(box[2], 2), round(box[3], 2))
@@ -665,3 +709,60 @@ def _wrapped_fragment(run: list[_Line], table: _Table, placed: list[tuple[_Line,
 
 def _is_unit_line(text: str) -> bool:
     return bool(_UNIT_LINE.search(text)) and len(text) < 80
+
+
+def find_table_cells(objects: list[dict[str, Any]]) -> list[list[tuple[float, ...]]]:
+    """pdfplumber's ``page.crop(bbox).find_tables()`` (default "lines" settings) over lines/rects/curves in
+    pdfplumber's form, cell groups only: same clipping, same edge merging, same cells, with the cell search
+    indexed by row and column instead of scanning every later intersection."""
+    from pdfplumber import utils
+    from pdfplumber.table import cells_to_tables, edges_to_intersections, merge_edges
+
+    kinds: dict[str, list[dict[str, Any]]] = {"line": [], "rect": [], "curve": []}
+    for obj in objects:
+        kinds[obj["object_type"]].append(obj)
+    edges = [utils.line_to_edge(line) for line in kinds["line"]]
+    edges += [edge for rect in kinds["rect"] for edge in utils.rect_to_edges(rect)]
+    edges += [edge for curve in kinds["curve"] for edge in utils.curve_to_edges(curve)]
+    edges = utils.filter_edges(edges, "v", min_length=1) + utils.filter_edges(edges, "h", min_length=1)
+    edges = utils.filter_edges(merge_edges(edges, 3, 3, 3, 3), min_length=3)
+    return cells_to_tables(_intersections_to_cells(edges_to_intersections(edges, 3, 3)))
+
+
+def clip_to_page(objects: list[dict[str, Any]], page_bbox: tuple[float, float, float, float]) -> list[dict[str, Any]]:
+    """pdfplumber's crop: objects outside the page box go, the others are cut to it."""
+    from pdfplumber.utils import clip_obj
+
+    return [clipped for clipped in (clip_obj(obj, page_bbox) for obj in objects) if clipped is not None]
+
+
+def _intersections_to_cells(intersections: dict[tuple[float, float], dict[str, list[dict[str, Any]]]]) -> list[tuple[float, ...]]:
+    """pdfplumber's ``intersections_to_cells`` (same cells, same order) without its quadratic scans."""
+    points = sorted(intersections)
+    vertical = {point: {(e["x0"], e["top"], e["x1"], e["bottom"]) for e in intersections[point]["v"]} for point in points}
+    horizontal = {point: {(e["x0"], e["top"], e["x1"], e["bottom"]) for e in intersections[point]["h"]} for point in points}
+    by_x: dict[float, list[tuple[float, float]]] = {}
+    by_y: dict[float, list[tuple[float, float]]] = {}
+    for point in points:  # sorted by (x, y): each column by y, each row by x
+        by_x.setdefault(point[0], []).append(point)
+        by_y.setdefault(point[1], []).append(point)
+    cells: list[tuple[float, ...]] = []
+    for point in points:
+        below = [p for p in by_x[point[0]] if p[1] > point[1]]
+        right = [p for p in by_y[point[1]] if p[0] > point[0]]
+        cell = None
+        for below_point in below:
+            if not vertical[point] & vertical[below_point]:
+                continue
+            for right_point in right:
+                if not horizontal[point] & horizontal[right_point]:
+                    continue
+                corner = (right_point[0], below_point[1])
+                if corner in intersections and vertical[corner] & vertical[right_point] and horizontal[corner] & horizontal[below_point]:
+                    cell = (point[0], point[1], corner[0], corner[1])
+                    break
+            if cell is not None:
+                break
+        if cell is not None:
+            cells.append(cell)
+    return cells

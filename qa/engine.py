@@ -1,18 +1,22 @@
-"""Run a QueryPlan over DuckDB (parameterised SQL, arithmetic in SQL) and phrase the answer in Chinese.
+"""Run a QueryPlan over the fact model (parameterised SQL, arithmetic in SQL) and phrase the answer in Chinese.
 
 Per store version (a cheap aggregate over `documents`: row count and newest `extracted_at` — an upload or a
-re-extraction changes it) a StoreView is built once and cached: the parser's Catalog (department alias index,
-regions, years, 科目 and project names) and an in-memory DuckDB holding a copy of `documents` plus, built lazily on
-first use, one small table per metric (one row per document: the metric's value and its provenance), per narrative
-change pattern, per indicator keyword and for projects. Requests then query those small tables instead of scanning
-the store's record tables. Answers list at most MAX_ROWS rows and MAX_NAMED names; totals are counted in SQL.
+re-extraction changes it) a StoreView is built once and cached: the question vocabulary and an in-memory DuckDB
+holding `documents` and the `facts` rows (store/facts.py). Every answer is computed from `facts`: one value per
+department and year (the 部门预算 before its 单位预算 unless the question names one, the document's best table before
+its narrative), missing is never 0, and the answer names the documents, measure and lines it used and shows its SQL.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import os
+import pickle
+import re
+import shutil
+import statistics
 import threading
 import time
 from pathlib import Path
@@ -21,23 +25,14 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel, Field
 
-from .plan import (
-    FACT_SUBJECT,
-    METRICS,
-    UNIT_FACTOR,
-    AliasIndex,
-    Catalog,
-    Metric,
-    QueryPlan,
-    parse_question,
-    project_names,
-    subject_names,
-)
+from yusuan.vocab import Concept, normalize, thesaurus
+
+from .plan import UNIT_FACTOR, QueryPlan, Target, parse_question
+from .vocabulary import Vocabulary
 
 MAX_ROWS = 50  # rows (and evidence) returned with an answer
 MAX_NAMED = 20  # items spelled out in the answer sentence
-MAX_NOT_COVERED = 50  # not_covered entries returned (not_covered_total counts all)
-MAX_TABLES = 128  # materialised tables per StoreView; beyond that the next request starts a fresh view
+MAX_NOT_COVERED = 50
 
 
 class Evidence(BaseModel):
@@ -58,8 +53,13 @@ class Answer(BaseModel):
     rows: list[dict[str, Any]] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     plan: QueryPlan | None = None
+    clarify: bool = Field(False, description="the question is ambiguous: `candidates` lists what it may mean")
+    candidates: list[str] = Field(default_factory=list)
+    no_data: bool = Field(False, description="the store cannot answer (no such department, year or figure)")
+    used: dict[str, Any] = Field(default_factory=dict, description="documents, measure and lines the answer used")
+    sql: list[str] = Field(default_factory=list, description="the queries run (parameters bound separately)")
     not_covered: list[dict[str, Any]] = Field(default_factory=list)
-    not_covered_total: int = Field(0, description="documents in scope without the metric (not_covered lists ≤50)")
+    not_covered_total: int = Field(0, description="documents in scope without the figure (not_covered lists ≤50)")
 
 
 def fmt(value: float | None, unit: str = "万元") -> str:
@@ -69,6 +69,8 @@ def fmt(value: float | None, unit: str = "万元") -> str:
         return f"{value:,.2f}元"
     if unit == "亿元":
         return f"{value:.4f}亿元"
+    if unit == "%":
+        return f"{value:.2f}%"
     return f"{value:.2f}万元"
 
 
@@ -77,6 +79,10 @@ def fmt(value: float | None, unit: str = "万元") -> str:
 _VIEWS: dict[Any, StoreView] = {}
 _VIEWS_LOCK = threading.Lock()
 _SIGNATURE_SQL = "SELECT count(*), max(extracted_at)::VARCHAR FROM documents"
+_DOC_COLUMNS = "doc_id, department, region, level, year, doc_kind, source"
+_CACHED_TABLES = ("documents", "facts", "indicators", "sentences")
+_CACHE_FORMAT = 2  # bump when the cached tables change shape
+CACHE_DIR = "qa-cache"  # beside the database: one folder per store version
 
 
 def _database_key(con: duckdb.DuckDBPyConnection) -> Any:
@@ -84,38 +90,55 @@ def _database_key(con: duckdb.DuckDBPyConnection) -> Any:
     return row[0] if row and row[0] else id(con)
 
 
-def _column(con: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
-    return [r[0] for r in con.execute(sql).fetchall()]
-
-
 class StoreView:
-    """Catalog + in-memory materialisations of one store version (see the module docstring)."""
+    """The vocabulary + an in-memory copy of `documents` and `facts` for one store version."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, signature: tuple):
+    def __init__(self, con: duckdb.DuckDBPyConnection, signature: tuple, cache: Path | None = None):
+        from yusuan.store.facts import facts_sql
+
         self.signature = signature
-        self.checked = time.monotonic()  # when the signature was last confirmed
-        self.catalog = self._build_catalog(con)
+        self.checked = time.monotonic()
         self.mem = duckdb.connect(":memory:", config={"threads": 1})
-        self.tables: dict[tuple, str] = {}
         self.lock = threading.Lock()
-        self._load("documents", con, "SELECT doc_id, department, year, region, source, doc_kind FROM documents", [])
+        sql = facts_sql()
+        # the cache is only as valid as the code that built it: the vocabulary (aliases) and sentence splitting
+        code = b"".join(Path(__file__).with_name(name).read_bytes() for name in ("vocabulary.py", "sentences.py"))
+        key = repr((signature, sql, _CACHE_FORMAT)).encode() + code
+        folder = cache / hashlib.sha256(key).hexdigest()[:16] if cache else None
+        if folder is not None and (folder / "vocabulary.pickle").exists():
+            for name in _CACHED_TABLES:
+                self.mem.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet(?)", [str(folder / f"{name}.parquet")])
+            self.vocabulary = pickle.loads((folder / "vocabulary.pickle").read_bytes())
+            return
+        self._load("documents", con, f"SELECT {_DOC_COLUMNS} FROM documents")
+        self._load("facts", con, f"SELECT * FROM ({sql}) ORDER BY department, year, doc_id, preference, line")
+        self._load("indicators", con, "SELECT d.department, d.year, d.region, d.doc_kind, t.project, t.level3, t.operator, "
+                   "t.value_num, t.value_unit, t.source, t.page, t.line, coalesce(t.raw_value, "
+                   "json_extract_string(t.provenance, '$.raw')) AS raw, t.record_id FROM indicator t JOIN documents d "
+                   "USING (doc_id) WHERE t.value_num IS NOT NULL ORDER BY d.department, d.year, t.line")
+        self._load_sentences(con)
+        self.vocabulary = self._build_vocabulary()
+        if folder is not None:
+            self._save(folder)
 
-    @staticmethod
-    def _build_catalog(con: duckdb.DuckDBPyConnection) -> Catalog:
-        departments = _column(con, "SELECT DISTINCT department FROM documents WHERE department IS NOT NULL")
-        regions = _column(con, "SELECT DISTINCT region FROM documents WHERE region IS NOT NULL")
-        years = _column(con, "SELECT DISTINCT year FROM documents WHERE year IS NOT NULL")
-        subjects = _column(con, "SELECT DISTINCT name FROM function_line WHERE level = '类' AND name IS NOT NULL UNION "
-                                "SELECT DISTINCT name FROM econ_line WHERE level IN ('类', '款') AND name IS NOT NULL")
-        projects = project_names(_column(con, "SELECT DISTINCT name FROM project WHERE name IS NOT NULL AND name <> '资金总额'"))
-        return Catalog(aliases=AliasIndex(departments), regions=regions, years=years, subjects=subject_names(subjects),
-                       projects=projects)
-
-    def _load(self, name: str, con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> None:
-        src = con.cursor()  # its own cursor: `con` may hold an unfinished result
+    def _save(self, folder: Path) -> None:
+        """Keep this version's tables and vocabulary beside the store, so the next `yusuan ask` process starts from
+        them; an unwritable data directory just means no cache."""
         try:
-            src.execute("SET enable_progress_bar = false")
-            data = src.sql(sql, params=params or None).to_arrow_table()
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in _CACHED_TABLES:
+                self.mem.execute(f"COPY {name} TO '{folder / (name + '.parquet')}' (FORMAT parquet)")
+            (folder / "vocabulary.pickle").write_bytes(pickle.dumps(self.vocabulary))
+            for old in folder.parent.iterdir():
+                if old != folder and old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _load(self, name: str, con: duckdb.DuckDBPyConnection, sql: str) -> None:
+        src = con.cursor()
+        try:
+            data = src.sql(sql).to_arrow_table()
         finally:
             src.close()
         cur = self.mem.cursor()
@@ -126,27 +149,48 @@ class StoreView:
         finally:
             cur.close()
 
-    def table(self, con: duckdb.DuckDBPyConnection | None, key: tuple, sql: str, params: list[Any]) -> str:
-        """Name of the in-memory table holding the result of `sql` (built on first use): run over the store when `con`
-        is given, else over this view's own tables. A table keeps its rows in the ORDER BY of `sql` (DuckDB keeps
-        insertion order), so requests can take the first rows of a filtered scan without sorting."""
-        name = self.tables.get(key)
-        if name is not None:
-            return name
-        with self.lock:
-            name = self.tables.get(key)
-            if name is None:
-                name = f"m{len(self.tables)}"
-                if con is not None:
-                    self._load(name, con, sql, params)
-                else:
-                    cur = self.mem.cursor()
-                    try:
-                        cur.execute(f"CREATE TABLE {name} AS {sql}", params)
-                    finally:
-                        cur.close()
-                self.tables[key] = name
-        return name
+    def _load_sentences(self, con: duckdb.DuckDBPyConnection) -> None:
+        import pyarrow as pa
+
+        from .sentences import COLUMNS, document_sentences
+
+        cur = self.mem.cursor()
+        try:
+            columns = list(zip(*document_sentences(con), strict=True)) or [[] for _ in COLUMNS]
+            types = (pa.string(), pa.int32(), pa.int32(), pa.int32(), pa.int32(), pa.string())
+            incoming = pa.table({name: pa.array(values, type) for name, values, type in zip(COLUMNS, columns, types, strict=True)})
+            cur.register("incoming", incoming)
+            cur.execute("CREATE TABLE sentences AS SELECT d.department, d.region, d.year, d.doc_kind, d.source, s.* "
+                        "FROM incoming s JOIN documents d USING (doc_id) ORDER BY s.doc_id, s.paragraph, s.position")
+            cur.unregister("incoming")
+        finally:
+            cur.close()
+
+    def _build_vocabulary(self) -> Vocabulary:
+        cur = self.mem.cursor()
+        try:
+            departments = dict(cur.execute("SELECT department, any_value(region) FROM documents WHERE department IS NOT NULL "
+                                           "GROUP BY department").fetchall())
+            regions = [r for (r,) in cur.execute("SELECT DISTINCT region FROM documents WHERE region IS NOT NULL").fetchall()]
+            years = sorted(y for (y,) in cur.execute("SELECT DISTINCT year FROM documents WHERE year IS NOT NULL").fetchall())
+            names: dict[str, dict[str, str]] = {"line": {}, "project": {}, "subject": {}}
+            levels: dict[str, set[str]] = {}
+            rows = cur.execute(
+                "SELECT DISTINCT CASE WHEN record_kind = 'project' THEN 'project' WHEN record_kind = 'fact' THEN 'subject' "
+                "ELSE 'line' END AS kind, name, line_level FROM facts WHERE name IS NOT NULL AND concept IS NULL "
+                "AND record_kind <> 'sangong' AND (line_level IS NULL OR line_level <> '合计')").fetchall()
+        finally:
+            cur.close()
+        from yusuan.vocab import normalize
+
+        for kind, name, level in rows:
+            key = normalize(name)
+            if len(key) < (4 if kind == "project" else 3 if kind == "subject" else 2) or name == "资金总额":
+                continue
+            names[kind].setdefault(key, name)
+            if kind == "line" and level:
+                levels.setdefault(name, set()).add(level)
+        return Vocabulary(departments=departments, regions=regions, years=years, names=names, line_levels=levels)
 
 
 @atexit.register
@@ -157,117 +201,139 @@ def _close_views() -> None:
         _VIEWS.clear()
 
 
+def _cache_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
+    key = _database_key(con)
+    return Path(key).parent / CACHE_DIR if isinstance(key, str) else None
+
+
 def store_view(con: duckdb.DuckDBPyConnection, key: Any = None, max_age: float = 0.0) -> StoreView:
-    """The current StoreView of the store behind `con`, rebuilt only when its documents changed. The store's signature
-    is read on every call unless the view was checked less than `max_age` seconds ago (for a caller that is the
-    store's only writer and calls `invalidate_view` after writing, like the API)."""
+    """The current StoreView of the store behind `con`, rebuilt only when its documents changed (read every call
+    unless checked less than `max_age` seconds ago, for a caller that invalidates after writing, like the API)."""
     key = key if key is not None else _database_key(con)
     view = _VIEWS.get(key)
-    if view is not None and max_age and time.monotonic() - view.checked < max_age and len(view.tables) < MAX_TABLES:
+    if view is not None and max_age and time.monotonic() - view.checked < max_age:
         return view
     signature = tuple(con.execute(_SIGNATURE_SQL).fetchone())
-    if view is not None and view.signature == signature and len(view.tables) < MAX_TABLES:
+    if view is not None and view.signature == signature:
         view.checked = time.monotonic()
         return view
     with _VIEWS_LOCK:
         view = _VIEWS.get(key)
-        if view is None or view.signature != signature or len(view.tables) >= MAX_TABLES:
-            old, view = view, StoreView(con, signature)
+        if view is None or view.signature != signature:
+            view = StoreView(con, signature, _cache_dir(con))
             _VIEWS[key] = view
-            del old  # requests still holding a cursor on the old view finish on it
         return view
 
 
 def invalidate_view(key: Any) -> None:
-    """Make the next store_view call for `key` read the store's signature (after a write)."""
     view = _VIEWS.get(key)
     if view is not None:
         view.checked = 0.0
 
 
-def catalog(con: duckdb.DuckDBPyConnection) -> Catalog:
-    return store_view(con).catalog
+# ------------------------------------------------------------------------------------------------ SQL fragments
+# Constant SQL only: every value from the plan is a bound parameter.
+
+_VALUE_COLUMNS = ("f.department, f.year, f.region, f.doc_kind, f.doc_id, f.value, f.measure, f.record_kind, f.table_kind, "
+                  "f.name, f.code, f.unit_name, f.source, f.page, f.line, f.raw, f.record_id, f.sentence")
+# one department = one answer: 部门预算 before 单位预算 before other budget documents; 决算 documents last unless asked
+_DOC_RANK = ("CASE WHEN f.doc_kind = '部门预算' THEN 0 WHEN f.doc_kind = '单位预算' THEN 1 "
+             "WHEN f.doc_kind LIKE '%决算%' THEN 3 ELSE 2 END")
+_DOC_RANK_FINAL = "CASE WHEN f.doc_kind LIKE '%决算%' THEN 0 ELSE 1 END"
+_PARTIAL_TABLES = ("CASE WHEN f.record_kind = 'econ_line' AND f.table_kind IN ('基本支出表', '财政拨款基本支出表', "
+                   "'机关运行经费表') THEN 1 ELSE 0 END")
+_FIGURE = "f.unit = '万元' AND f.field NOT IN ('prior', 'change', 'change_pct')"
 
 
-# ------------------------------------------------------------------------------------------------ SQL building
+def target_condition(target: Target) -> tuple[str, list[Any]]:
+    """Rows of the fact model that are the target's figure."""
+    if target.kind == "concept":
+        # 收支总计 = 收入总计 = 支出总计 (a 收支总表 balances): a document printing only one of them still answers
+        concept = _concept(target.key)
+        keys = [target.key, *(concept.same_as if concept else ())]
+        return ("list_contains(?::VARCHAR[], f.concept) AND (f.record_kind <> 'sangong' OR f.line_level = '合计') "
+                "AND f.preference < 100", [keys])
+    if target.kind == "project":
+        if target.key == "*":
+            return "f.record_kind = 'project' AND f.field = 'amount' AND f.name <> '资金总额'", []
+        return "f.record_kind = 'project' AND f.field = 'amount' AND f.name = ?", [target.key]
+    if target.kind == "subject":
+        return "f.record_kind = 'fact' AND f.field = 'value' AND f.name = ?", [target.key]
+    # the text states the item's whole as "<line>预算支出…" (培训费预算支出1701.25万元)
+    where = ("(f.name = ? OR (f.record_kind = 'fact' AND starts_with(f.name, ?) "
+             "AND regexp_full_match(substr(f.name, length(?) + 1), '(预算)?(支出)?(预算)?数?'))) "
+             "AND f.record_kind IN ('function_line', 'econ_line', 'budget_total', 'fact') "
+             "AND f.field IN ('total', 'amount', 'value') AND (f.line_level IS NULL OR f.line_level <> '合计')")
+    params: list[Any] = [target.key, target.key, target.key]
+    if target.parent:
+        where += (" AND EXISTS (SELECT 1 FROM facts p WHERE p.doc_id = f.doc_id AND p.name = ? "
+                  "AND p.code IN (f.class_code, f.kuan_code))")
+        params.append(target.parent)
+    return where, params
 
-def _metric_sql(metric: Metric, keyword: str | None = None, measure: str | None = None) -> tuple[str, list[Any]]:
-    """One row per document: the metric's value from the best source (a 决算数 before a 预算数 unless `measure` asks
-    for one of them). The SQL is constant (no user text); a source's `?` placeholders are bound to the plan's keyword
-    (the 科目 name of a `subject` metric)."""
-    parts: list[str] = []
-    params: list[Any] = []
-    only = {"决算数": " AND t.measure = '决算数'", "预算数": " AND t.measure IS DISTINCT FROM '决算数'"}.get(measure or "", "")
-    for rank, src in enumerate(metric.sources):
-        prio = "CASE t.table_kind " + " ".join(f"WHEN '{kind}' THEN {i}" for i, kind in enumerate(src.priority)) + \
-            f" ELSE {len(src.priority)} END" if src.priority else "0"
-        parts.append(
-            f"SELECT t.doc_id, t.record_id, CAST(t.{src.field} AS DOUBLE) AS value, t.source, t.page, t.line, "
-            f"json_extract_string(t.\"values\", '$.{src.field}.raw') AS raw, "
-            f"json_extract_string(t.provenance, '$.raw') AS row_raw, t.table_kind, t.measure, "
-            f"{rank} AS src_rank, {prio} AS prio, CASE t.measure WHEN '决算数' THEN 0 ELSE 1 END AS mrank "
-            f"FROM {src.table} t WHERE {src.where} AND t.{src.field} IS NOT NULL{only}"
-        )
-        params += [keyword] * src.where.count("?")
-    union = " UNION ALL ".join(parts)
-    sql = (f"SELECT * FROM ({union}) QUALIFY row_number() OVER "
-           f"(PARTITION BY doc_id ORDER BY src_rank, prio, mrank, line) = 1")
-    return sql, params
 
-
-def _doc_filter(plan: QueryPlan, alias: str = "d") -> tuple[str, list[Any]]:
-    """WHERE conditions on a table carrying department/year/region columns: constant fragments for the plan's active
-    filters, their values bound as parameters."""
+def scope_condition(plan: QueryPlan, years: list[int] | None = None) -> tuple[str, list[Any]]:
     parts, params = ["TRUE"], []
     if plan.departments:
-        parts.append(f"list_contains(?::VARCHAR[], {alias}.department)")
+        parts.append("list_contains(?::VARCHAR[], f.department)")
         params.append(plan.departments)
-    if plan.year is not None:
-        parts.append(f"{alias}.year = ?")
-        params.append(plan.year)
-    if plan.region is not None:
-        parts.append(f"{alias}.region = ?")
-        params.append(plan.region)
+    if plan.regions:
+        parts.append("list_contains(?::VARCHAR[], f.region)")
+        params.append(plan.regions)
+    years = plan.years if years is None else years
+    if years:
+        parts.append("list_contains(?::INTEGER[], f.year::INTEGER)")
+        params.append(years)
+    if plan.doc_kind:
+        parts.append("f.doc_kind = ?")
+        params.append(plan.doc_kind)
     return " AND ".join(parts), params
 
 
 def _names(items: list[str], total: int | None = None, sep: str = "；") -> str:
-    """At most MAX_NAMED items, then 等N项."""
     total = len(items) if total is None else total
-    text = sep.join(items[:MAX_NAMED])
-    return text + (f"……等共{total}项" if total > MAX_NAMED else "")
+    return sep.join(items[:MAX_NAMED]) + (f"……等共{total}项" if total > MAX_NAMED else "")
 
 
-_PROJECT_KINDS = "('项目支出表', '绩效目标表')"
-# a named project may also be a line of the 整体绩效目标表 (部门整体) or a 重点项目表
-_PROJECT_LOOKUP_PRIO = ("CASE d.table_kind WHEN '项目支出表' THEN 0 WHEN '绩效目标表' THEN 1 WHEN '整体绩效目标表' THEN 2 "
-                        "ELSE 3 END")
+def _who(row: dict[str, Any]) -> str:
+    who = f"{row['department']}{row['year']}年" if row.get("year") else str(row["department"])
+    return who
+
+
+def _doc_label(row: dict[str, Any]) -> str:
+    where = row.get("doc_kind") or ""
+    if row.get("table_kind"):
+        where += f"，{row['table_kind'] if row['table_kind'] != 'narrative' else '说明文字'}"
+    if row.get("page"):
+        where += f" p.{row['page']}"
+    return where
+
+
+_COMPARATORS = {">": ">", "≥": ">=", "<": "<", "≤": "<=", "=": "="}
 
 
 class Engine:
-    """Answers questions over one store connection. `key` identifies the store for the StoreView cache (default:
-    the database path); the data queries run on the view's in-memory tables (`self.db`)."""
+    """Answers questions over one store connection (see the module docstring)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, data_dir: str | Path | None = None, key: Any = None,
                  view: StoreView | None = None):
         self.con = con
         self.data_dir = data_dir
         self.key = key
-        self.view = view  # a StoreView the caller just checked is current (else looked up per question)
+        self.view = view
         self.db: duckdb.DuckDBPyConnection | None = None
+        self.sql: list[str] = []
 
     # -------------------------------------------------------------------------------------------- public
     def ask(self, question: str, use_llm: bool = True) -> Answer:
         opened = self._open()
         try:
             assert self.view
-            cat = self.view.catalog
-            plan = parse_question(question, cat.aliases, cat.regions, cat.years, subjects=cat.subjects,
-                                  projects=cat.projects)
+            plan = parse_question(question, self.view.vocabulary)
             if plan.intent == "unknown" and use_llm and os.environ.get("YUSUAN_LLM_BASE_URL"):
                 from .llm import plan_with_llm
 
-                llm_plan = plan_with_llm(question, cat.aliases.departments, cat.years)
+                llm_plan = plan_with_llm(question, self.view.vocabulary)
                 if llm_plan is not None:
                     plan = llm_plan
             return self.run(question, plan)
@@ -276,27 +342,41 @@ class Engine:
                 self._close()
 
     def run(self, question: str, plan: QueryPlan) -> Answer:
-        handler = getattr(self, f"_{plan.intent}", None)
-        if handler is None:
-            return self._unknown(question, plan)
-        needs_metric = plan.intent not in ("narrative", "unknown", "indicator_filter")
-        if needs_metric and (plan.metric not in METRICS or (plan.metric == "subject" and not plan.keyword)):
-            return self._unknown(question, plan)
-        if plan.unknown_departments and not plan.departments and plan.intent not in ("narrative", "unknown"):
-            names = "、".join(f"“{m}”" for m in plan.unknown_departments)
-            return Answer(question=question, answer=f"库中没有{names}这个部门的文档，无法回答。", plan=plan, unit=None)
         opened = self._open()
+        self.sql = []
         try:
-            answer = handler(question, plan)
+            answer = self._dispatch(question, plan)
         finally:
             if opened:
                 self._close()
         if plan.notes:
             answer.answer += "（" + "；".join(plan.notes) + "）"
+        answer.sql = list(self.sql)
         return answer
 
+    def _dispatch(self, question: str, plan: QueryPlan) -> Answer:
+        if plan.candidates and not plan.departments:
+            names = "、".join(plan.candidates[:MAX_NAMED])
+            mention = "、".join(f"“{m}”" for m in plan.department_mentions)
+            return Answer(question=question, plan=plan, clarify=True, candidates=plan.candidates,
+                          answer=f"{mention}可能指{len(plan.candidates)}个部门：{names}。请指明是哪一个。")
+        if plan.unknown_departments and not plan.departments:
+            names = "、".join(f"“{m}”" for m in plan.unknown_departments)
+            return Answer(question=question, plan=plan, no_data=True, answer=f"库中没有{names}这个部门的文档，无法回答。")
+        if plan.unknown_departments and plan.intent == "compare":
+            names = "、".join(f"“{m}”" for m in plan.unknown_departments)
+            return Answer(question=question, plan=plan, no_data=True, answer=f"库中没有{names}的文档，无法比较。")
+        if plan.intent == "why":
+            return self._why(question, plan)
+        if plan.intent == "unknown" or (plan.target is None and plan.items != "indicator"):
+            return self._unknown(question, plan)
+        missing = self._missing_scope(plan)
+        if missing:
+            return Answer(question=question, plan=plan, no_data=True, answer=missing)
+        handler = getattr(self, f"_{plan.intent}")
+        return handler(question, plan)
+
     def _open(self) -> bool:
-        """Attach to the current StoreView; True when this call opened the cursor (and must close it)."""
         if self.db is not None:
             return False
         if self.view is None:
@@ -310,386 +390,581 @@ class Engine:
         self.db = None
         self.view = None
 
-    # -------------------------------------------------------------------------------------------- materialised tables
-    # Each table carries the document columns (department, year, region) so requests filter one small table.
-    _DOC_COLS = "d.department, d.year, d.region"
-
-    def _table(self, key: tuple, sql: str, params: list[Any]) -> str:
-        assert self.view
-        return self.view.table(self.con, key, sql, params)
-
-    def _mtable(self, plan: QueryPlan, metric: Metric | None = None) -> str:
-        """One row per document with the metric: value (万元) and its provenance."""
-        metric = metric or plan.metric_def()
-        assert metric
-        keyword = plan.keyword if metric.key == "subject" else None
-        sql, params = _metric_sql(metric, keyword, plan.measure)
-        sql = (f"SELECT m.doc_id, {self._DOC_COLS}, d.doc_kind, m.record_id, m.value, m.source, m.page, m.line, "
-               f"coalesce(m.raw, m.row_raw) AS raw, m.table_kind, m.measure FROM ({sql}) m JOIN documents d USING (doc_id) "
-               f"ORDER BY m.value DESC, d.department, d.year")  # kept in this order: top-k needs no sort
-        return self._table(("metric", metric.key, keyword, plan.measure), sql, params)
-
-    def _nctable(self, plan: QueryPlan) -> str:
-        """Documents without the metric."""
-        metric = plan.metric_def()
-        assert metric
-        keyword = plan.keyword if metric.key == "subject" else None
-        sql, params = _metric_sql(metric, keyword, plan.measure)
-        # a document is not covered when neither it nor another document of its department and year (a narrative PDF
-        # published beside its tables PDF) has the metric
-        sql = (f"WITH m AS ({sql}), covered AS (SELECT DISTINCT d.department, d.year FROM m JOIN documents d USING (doc_id)) "
-               f"SELECT d.doc_id, {self._DOC_COLS}, d.source, d.doc_kind FROM documents d "
-               f"ANTI JOIN m USING (doc_id) WHERE NOT EXISTS (SELECT 1 FROM covered c WHERE c.department = d.department "
-               f"AND c.year IS NOT DISTINCT FROM d.year) ORDER BY d.department, d.year, d.source")
-        return self._table(("not_covered", metric.key, keyword, plan.measure), sql, params)
-
-    def _change_table(self, plan: QueryPlan, metric: Metric) -> str:
-        if metric.key == "subject":  # 会议费 → 一般公共预算拨款安排的会议费预算支出
-            likes, exact = ["%" + (plan.keyword or "\x00") + "%"], ["\x00"]
-        else:
-            likes, exact = list(metric.fact_like) or ["\x00"], list(metric.fact_exact) or ["\x00"]
-        # subjects are compared without item numbers and (类)/(款)/(项) markers: 3.住房保障(类)支出 → 住房保障支出
-        subject = FACT_SUBJECT.replace("t.", "f.")
-        sql = (f"SELECT f.doc_id, {self._DOC_COLS}, f.subject, f.value, f.prior, f.change, f.change_pct, f.source, "
-               "f.page, f.line, f.sentence AS raw, f.record_id FROM fact f JOIN documents d USING (doc_id) "
-               f"WHERE (EXISTS (SELECT 1 FROM (SELECT unnest(?::VARCHAR[]) AS pat) WHERE {subject} LIKE pat) "
-               f"OR {subject} IN (SELECT unnest(?::VARCHAR[]))) AND f.change IS NOT NULL AND f.metric = 'amount' "
-               "QUALIFY row_number() OVER (PARTITION BY f.doc_id ORDER BY f.line) = 1")
-        return self._table(("change", tuple(likes), tuple(exact)), sql, [likes, exact])
-
-    def _project_table(self) -> str:
-        sql = (f"SELECT t.doc_id, {self._DOC_COLS}, t.name, t.table_kind, t.amount, t.source, t.page, t.line, "
-               "coalesce(json_extract_string(t.\"values\", '$.amount.raw'), json_extract_string(t.provenance, '$.raw')) AS raw, "
-               "t.record_id FROM project t JOIN documents d USING (doc_id) WHERE t.name IS NOT NULL")
-        return self._table(("project",), sql, [])
-
-    def _indicator_tables(self, keyword: str) -> tuple[str, str]:
-        """Indicators whose 三级指标 contains the keyword, one row per (document, project, indicator, target), sorted by
-        department, year, line; and per (document, project) the highest ≥/=/> target and the lowest ≤/=/< target."""
-        sql = (f"SELECT t.doc_id, {self._DOC_COLS}, t.project, t.level3, t.operator, t.value, t.value_num, t.value_unit, "
-               "min(t.source) AS source, min(t.page) AS page, min(t.line) AS line, "
-               "min(coalesce(t.raw_value, json_extract_string(t.provenance, '$.raw'))) AS raw, min(t.record_id) AS record_id "
-               "FROM indicator t JOIN documents d USING (doc_id) "
-               "WHERE t.level3 LIKE '%' || ? || '%' AND t.value_num IS NOT NULL GROUP BY ALL "
-               "ORDER BY d.department, d.year, min(t.line)")
-        rows = self._table(("indicator", keyword), sql, [keyword])
-        projects = (f"SELECT department, year, region, project, "
-                    f"max(value_num) FILTER (WHERE operator IN ('≥', '=', '>')) AS hi, "
-                    f"min(value_num) FILTER (WHERE operator IN ('≤', '=', '<')) AS lo FROM {rows} GROUP BY ALL")
-        assert self.view
-        return rows, self.view.table(None, ("indicator_projects", keyword), projects, [])
-
-    # -------------------------------------------------------------------------------------------- helpers
-    def _values(self, plan: QueryPlan, order: str = "desc", limit: int | None = MAX_ROWS) -> list[dict[str, Any]]:
-        """Documents with the metric, best first; each row carries n_total (all matching documents)."""
-        where, params = _doc_filter(plan)
-        table = self._mtable(plan)  # stored by value DESC, department, year
-        order_by = "ORDER BY d.value ASC, d.department, d.year" if order == "asc" else ""
-        sql = (f"SELECT d.department, d.year, d.region, d.doc_id, d.value * ? AS value, d.source, d.page, d.line, "
-               f"d.raw, d.record_id, d.table_kind, d.measure, d.doc_kind, "
-               f"(SELECT count(*) FROM {table} d WHERE {where}) AS n_total "
-               f"FROM {table} d WHERE {where} {order_by} LIMIT ?")
-        return self._fetch(sql, [UNIT_FACTOR[plan.unit], *params, *params, limit or 1_000_000])
-
-    def _not_covered(self, plan: QueryPlan) -> tuple[list[dict[str, Any]], int]:
-        where, params = _doc_filter(plan)
-        table = self._nctable(plan)  # sorted by department, year, source
-        rows = self._fetch(f"SELECT d.department, d.year, d.source, d.doc_kind, (SELECT count(*) FROM {table} d "
-                           f"WHERE {where}) AS n_total FROM {table} d WHERE {where} LIMIT ?",
-                           [*params, *params, MAX_NOT_COVERED])
-        total = rows[0]["n_total"] if rows else 0
-        for row in rows:
-            row.pop("n_total")
-        return rows, total
-
+    # -------------------------------------------------------------------------------------------- queries
     def _fetch(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         assert self.db
+        self.sql.append(sql)
         cur = self.db.execute(sql, params)
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
-    def _one(self, sql: str, params: list[Any]) -> tuple:
-        assert self.db
-        return self.db.execute(sql, params).fetchone()
+    def _missing_scope(self, plan: QueryPlan) -> str | None:
+        """Why the plan's scope holds no document, in words ("没有…2030年的文档"), or None."""
+        where, params = scope_condition(plan)
+        if self._fetch(f"SELECT 1 FROM documents f WHERE {where} LIMIT 1", params):
+            return None
+        who = "、".join(plan.departments) or "、".join(plan.regions) or "库中"
+        years = "、".join(str(y) for y in plan.years)
+        if plan.years:
+            no_years, np = scope_condition(plan.model_copy(update={"years": []}))
+            have = sorted({r["year"] for r in self._fetch(f"SELECT DISTINCT year FROM documents f WHERE {no_years}", np)
+                           if r["year"]})
+            known = f"（库中{who}的文档年份：{'、'.join(map(str, have))}）" if have else ""
+            return f"没有{who}{years}年的文档{known}，无法回答。"
+        return f"没有{who}{plan.doc_kind or ''}的文档，无法回答。"
 
-    @staticmethod
-    def _evidence(rows: list[dict[str, Any]]) -> list[Evidence]:
-        return [Evidence(source=r.get("source"), page=r.get("page"), line=r.get("line"), raw=r.get("raw"),
-                         department=r.get("department"), year=r.get("year"), record_id=r.get("record_id"))
-                for r in rows[:MAX_ROWS]]
+    def values(self, plan: QueryPlan, target: Target | None = None, measure: str | None = None,
+               years: list[int] | None = None, final_docs: bool = False) -> list[dict[str, Any]]:
+        """One row per department and year: the target's figure from the preferred document and table."""
+        target = target or plan.target
+        assert target
+        t_where, t_params = target_condition(target)
+        s_where, s_params = scope_condition(plan, years)
+        measure = measure or plan.measure
+        # a 决算's narrative states 决算 figures (its facts carry no measure column)
+        m_where = ("(f.measure = '决算数' OR (f.record_kind = 'fact' AND f.doc_kind LIKE '%决算%'))" if measure == "决算数"
+                   else "f.measure IS DISTINCT FROM '决算数' AND coalesce(f.measure, '') NOT LIKE '上年%'")
+        doc_rank = _DOC_RANK_FINAL if measure == "决算数" or final_docs else _DOC_RANK
+        d_where = "f.doc_kind LIKE '%决算%'" if final_docs else "TRUE"
+        # an 经济分类 line of a 基本支出 / 机关运行经费 table is only its basic part: the text's whole comes first
+        partial = (_PARTIAL_TABLES if target.kind == "line" else "0")
+        sql = (f"SELECT {_VALUE_COLUMNS}, count(*) OVER () AS n_total FROM facts f WHERE {t_where} AND {s_where} "
+               f"AND {_FIGURE} AND {m_where} AND {d_where} QUALIFY row_number() OVER (PARTITION BY f.department, f.year "
+               f"ORDER BY {doc_rank}, {partial}, f.preference, f.line) = 1 ORDER BY f.value DESC, f.department, f.year")
+        rows = self._fetch(sql, [*t_params, *s_params])
+        factor = UNIT_FACTOR[plan.unit]
+        for row in rows:
+            row["value"] = row["value"] * factor
+        if measure == "决算数":
+            rows += self._stated_finals(plan.model_copy(update={"target": target, "years": years or plan.years}), rows)
+        return rows
 
-    @staticmethod
-    def _who(row: dict[str, Any]) -> str:
-        who = f"{row['department']}{row['year']}年" if row.get("year") else str(row["department"])
-        if "决算" in str(row.get("doc_kind") or "") and row.get("measure"):  # a 决算 prints 预算数 and 决算数 columns
-            who += f"（{row['measure']}）"
-        return who
+    def _stated_finals(self, plan: QueryPlan, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """决算数 the text states (…支出决算为0.00万元) for 决算 documents in scope whose tables have no such figure: a
+        blank table the text reports as 0 is 0, with the sentence as evidence."""
+        from .sentences import execution_statements
 
-    @staticmethod
-    def _nc_text(nc: tuple[list[dict[str, Any]], int], label: str) -> str:
-        rows, total = nc
-        if not total:
-            return ""
-        names = _names([f"{r['department']}({r['year']}年, {Path(str(r['source'])).name})" for r in rows], total, "、")
-        return f"以下{total}份文档没有{label}数据（不计为0）：{names}。"
+        assert plan.target
+        have = {(r["department"], r["year"]) for r in found}
+        words = _target_words(plan.target)
+        parent = [normalize(plan.target.parent)] if plan.target.parent else []
+        by_doc: dict[str, list[dict[str, Any]]] = {}
+        for row in self._sentences(plan, final_docs=True):
+            if (row["department"], row["year"]) not in have:
+                by_doc.setdefault(row["doc_id"], []).append(row)
+        rows = []
+        for sentences in by_doc.values():
+            stated = execution_statements(sentences, words, parent) if words else []
+            if stated:
+                s = stated[0]
+                rows.append({**s, "value": s["final"] * UNIT_FACTOR[plan.unit], "measure": "决算数", "record_kind": "fact",
+                             "table_kind": "narrative", "name": plan.target.label, "raw": s["text"], "record_id": None})
+        return rows
 
-    def _base(self, question: str, plan: QueryPlan, text: str, rows: list[dict[str, Any]], value: float | None = None,
-              nc: tuple[list[dict[str, Any]], int] | None = None, unit: str | None = None) -> Answer:
+    def project_rows(self, plan: QueryPlan) -> list[dict[str, Any]]:
+        """Projects in scope (one row per document and project name, the preferred table's amount)."""
+        s_where, s_params = scope_condition(plan)
+        sql = (f"SELECT {_VALUE_COLUMNS} FROM facts f WHERE f.record_kind = 'project' AND f.field = 'amount' "
+               f"AND f.name <> '资金总额' AND f.unit = '万元' AND {s_where} "
+               f"QUALIFY row_number() OVER (PARTITION BY f.department, f.year, f.name ORDER BY f.preference, f.line) = 1 "
+               "AND dense_rank() OVER (PARTITION BY f.department, f.year ORDER BY " + _DOC_RANK + ") = 1 "
+               "ORDER BY f.value DESC, f.department, f.year, f.line")
+        rows = self._fetch(sql, s_params)
+        for row in rows:
+            row["value"] *= UNIT_FACTOR[plan.unit]
+        return rows
+
+    def not_covered(self, plan: QueryPlan, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+        """Budget documents in scope whose department and year have no figure (never counted as 0)."""
+        where, params = scope_condition(plan)
+        covered = sorted({f"{r['department']}\x00{r['year']}" for r in rows})
+        sql = (f"SELECT f.department, f.year, f.source, f.doc_kind FROM documents f WHERE {where} "
+               "AND f.department IS NOT NULL AND NOT list_contains(?::VARCHAR[], f.department || chr(0) || f.year::VARCHAR) "
+               "AND coalesce(f.doc_kind, '') NOT LIKE '%决算%' ORDER BY f.department, f.year, f.source")
+        found = self._fetch(sql, [*params, covered])
+        return found[:MAX_NOT_COVERED], len(found)
+
+    # -------------------------------------------------------------------------------------------- answers
+    def _answer(self, question: str, plan: QueryPlan, text: str, rows: list[dict[str, Any]], value: float | None = None,
+                unit: str | None = None, nc: tuple[list[dict[str, Any]], int] | None = None,
+                no_data: bool = False) -> Answer:
         for row in rows:
             row.pop("n_total", None)
         nc_rows, nc_total = nc or ([], 0)
+        if nc_total:
+            names = _names([f"{r['department']}({r['year']}年, {Path(str(r['source'])).name})" for r in nc_rows], nc_total, "、")
+            text += f"以下{nc_total}份文档没有{plan.label()}数据（不计为0）：{names}。"
+        used = {
+            "documents": sorted({str(r["source"]) for r in rows if r.get("source")})[:MAX_ROWS],
+            "measure": sorted({str(r["measure"]) for r in rows if r.get("measure")}),
+            "lines": sorted({f"{r.get('table_kind') or ''}:{r.get('name') or ''}" for r in rows})[:MAX_ROWS],
+        }
+        evidence = [Evidence(source=r.get("source"), page=r.get("page"), line=r.get("line"), raw=r.get("raw"),
+                             department=r.get("department"), year=r.get("year"), record_id=r.get("record_id"))
+                    for r in rows[:MAX_ROWS]]
         return Answer(question=question, answer=text, value=value, unit=unit or plan.unit, rows=rows[:MAX_ROWS],
-                      evidence=self._evidence(rows), plan=plan, not_covered=nc_rows, not_covered_total=nc_total)
+                      evidence=evidence, plan=plan, used=used, no_data=no_data or (value is None and not rows),
+                      not_covered=nc_rows, not_covered_total=nc_total)
 
-    # -------------------------------------------------------------------------------------------- intents
+    def _nothing(self, question: str, plan: QueryPlan, what: str | None = None) -> Answer:
+        scope = "、".join(plan.departments) or "、".join(plan.regions) or "所选范围"
+        years = "、".join(map(str, plan.years))
+        text = f"没有找到{scope}{years}{'年' if years else ''}的{what or plan.label()}数据。"
+        return self._answer(question, plan, text, [], no_data=True)
+
+    def _latest_per_department(self, plan: QueryPlan, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+        """Without a year asked, one year per department: the newest (the others are named)."""
+        if plan.years or len({r["year"] for r in rows}) < 2:
+            return rows, ""
+        newest: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            if row["department"] not in newest or (row["year"] or 0) > (newest[row["department"]]["year"] or 0):
+                newest[row["department"]] = row
+        others = sorted({r["year"] for r in rows} - {r["year"] for r in newest.values()})
+        note = f"（未指明年份，用最新年份；库中另有{'、'.join(map(str, others))}年）" if others else ""
+        return sorted(newest.values(), key=lambda r: -r["value"]), note
+
     def _lookup(self, question: str, plan: QueryPlan) -> Answer:
-        if plan.entity == "project" and plan.keyword:
-            return self._project_lookup(question, plan)
+        if plan.items == "project":
+            return self._list(question, plan)
+        rows = self.values(plan)
+        if not rows:
+            return self._nothing(question, plan)
+        rows, note = self._latest_per_department(plan, rows)
         label = plan.label()
-        rows = self._values(plan)
-        nc = self._not_covered(plan)
-        if not rows:
-            scope = "、".join(plan.departments) or "所选范围"
-            return self._base(question, plan, f"没有找到{scope}{plan.year or ''}{'年' if plan.year else ''}的{label}数据。"
-                              + self._nc_text(nc, label), [], nc=nc)
-        total = rows[0]["n_total"]
-        rows.sort(key=lambda r: (r["department"], -(r["year"] or 0)))
-        if total == 1:
-            r = rows[0]
-            where = f"（{r['table_kind']}）" if plan.metric == "subject" and r.get("table_kind") else ""
-            text = f"{self._who(r)}{label}为{fmt(r['value'], plan.unit)}{where}。" + self._nc_text(nc, label)
-            return self._base(question, plan, text, rows, r["value"], nc)
-        parts = _names([f"{self._who(r)}为{fmt(r['value'], plan.unit)}" for r in rows], total)
-        text = f"有{total}份文档符合条件，分别作答：{label}{parts}。" + self._nc_text(nc, label)
-        return self._base(question, plan, text, rows, None, nc)
-
-    def _project_lookup(self, question: str, plan: QueryPlan) -> Answer:
-        table = self._project_table()
-        kw = plan.keyword
-        where, params = _doc_filter(plan)
-        sql = ("SELECT d.department, d.year, d.name, d.table_kind, d.amount * ? AS value, d.source, d.page, d.line, "
-               f"d.raw, d.record_id FROM {table} d "
-               f"WHERE (d.name = ? OR (NOT EXISTS (SELECT 1 FROM {table} p WHERE p.name = ?) AND d.name LIKE '%' || ? || '%')) "
-               f"AND d.amount IS NOT NULL AND {where} "
-               f"QUALIFY row_number() OVER (PARTITION BY d.doc_id, d.name ORDER BY {_PROJECT_LOOKUP_PRIO}, d.line) = 1 "
-               "ORDER BY d.department, d.year DESC, d.line LIMIT ?")
-        rows = self._fetch(sql, [UNIT_FACTOR[plan.unit], kw, kw, kw, *params, MAX_ROWS])
-        if not rows:
-            return self._base(question, plan, f"没有找到项目“{kw}”的金额。", [])
         if len(rows) == 1:
             r = rows[0]
-            return self._base(question, plan, f"{self._who(r)}“{r['name']}”金额为{fmt(r['value'], plan.unit)}"
-                              f"（{r['table_kind']}）。", rows, r["value"])
-        parts = _names([f"{self._who(r)}“{r['name']}”{fmt(r['value'], plan.unit)}" for r in rows])
-        values = {round(r["value"], 6) for r in rows}
-        value = rows[0]["value"] if len(values) == 1 else None
-        return self._base(question, plan, f"有{len(rows)}条项目记录符合条件，分别作答：{parts}。", rows, value)
+            text = f"{_who(r)}{label}为{fmt(r['value'], plan.unit)}（{_doc_label(r)}，{r['measure']}）。{note}"
+            return self._answer(question, plan, text, rows, r["value"], nc=self.not_covered(plan, rows))
+        parts = _names([f"{_who(r)}{fmt(r['value'], plan.unit)}" for r in rows])
+        return self._answer(question, plan, f"有{len(rows)}个部门/年度符合条件，{label}分别为：{parts}。{note}", rows,
+                            nc=self.not_covered(plan, rows))
 
-    def _list(self, question: str, plan: QueryPlan) -> Answer:
-        if plan.entity == "project":
-            return self._projects(question, plan)
-        label = plan.label()
-        rows = self._values(plan, order=plan.order)
-        nc = self._not_covered(plan)
-        total = rows[0]["n_total"] if rows else 0
-        parts = _names([f"{self._who(r)}{fmt(r['value'], plan.unit)}" for r in rows], total)
-        text = f"{label}（{total}份文档）：{parts}。" if rows else f"没有{label}数据。"
-        value = rows[0]["value"] if total == 1 else None
-        return self._base(question, plan, text + self._nc_text(nc, label), rows, value, nc)
-
-    def _project_rows(self, plan: QueryPlan, order: str = "desc", limit: int | None = MAX_ROWS) -> list[dict[str, Any]]:
-        direction = "ASC" if order == "asc" else "DESC"
-        where, params = _doc_filter(plan)
-        sql = ("SELECT d.department, d.year, d.name, d.amount * ? AS value, d.source, d.page, d.line, d.raw, "
-               f"d.record_id, count(*) OVER () AS n_total FROM {self._project_table()} d "
-               f"WHERE d.table_kind IN {_PROJECT_KINDS} AND d.name <> '资金总额' AND d.amount IS NOT NULL "
-               f"AND {where} ORDER BY value {direction} NULLS LAST, d.line LIMIT ?")
-        return self._fetch(sql, [UNIT_FACTOR[plan.unit], *params, limit or 1_000_000])
-
-    def _projects(self, question: str, plan: QueryPlan) -> Answer:
-        rows = self._project_rows(plan)
-        total = rows[0]["n_total"] if rows else 0
-        names = "、".join(f"{r['name']}({fmt(r['value'], plan.unit)})" for r in rows[:50])
-        more = f"等，共{total}个" if total > 50 else f"，共{total}个"
-        text = f"项目有：{names}{more}。" if rows else "没有找到项目数据。"
-        return self._base(question, plan, text, rows, float(total), unit="个")
-
-    def _superlative(self, question: str, plan: QueryPlan) -> Answer:
-        label = plan.label()
-        k = plan.k or 1
-        word = "最低" if plan.order == "asc" else "最高"
-        if plan.entity == "project":
-            rows = self._project_rows(plan, plan.order, k)
-            if not rows:
-                return self._base(question, plan, "没有找到项目数据。", [])
-            if k == 1:
-                r = rows[0]
-                return self._base(question, plan, f"金额{word}的项目是{r['department']}{r['year']}年的“{r['name']}”，"
-                                  f"{fmt(r['value'], plan.unit)}。", rows, r["value"])
-            parts = "；".join(f"{i}. {r['name']}({r['department']}{r['year']}年) {fmt(r['value'], plan.unit)}"
-                              for i, r in enumerate(rows, 1))
-            return self._base(question, plan, f"金额{word}的前{k}个项目：{parts}。", rows, rows[0]["value"])
-        rows = self._values(plan, order=plan.order, limit=k)
-        nc = self._not_covered(plan)
+    def _series(self, question: str, plan: QueryPlan) -> Answer:
+        rows = sorted(self.values(plan), key=lambda r: (r["department"], r["year"] or 0))
         if not rows:
-            return self._base(question, plan, f"没有任何文档有{label}数据。" + self._nc_text(nc, label), [], nc=nc)
-        if k == 1:
-            r = rows[0]
-            text = f"{label}{word}的是{r['department']}（{r['year']}年），为{fmt(r['value'], plan.unit)}。"
-        else:
-            parts = "；".join(f"{i}. {self._who(r)} {fmt(r['value'], plan.unit)}" for i, r in enumerate(rows, 1))
-            text = f"{label}{word}的前{k}名：{parts}。"
-        text += f"共比较了{rows[0]['n_total']}份有{label}数据的文档。" + self._nc_text(nc, label)
-        return self._base(question, plan, text, rows, rows[0]["value"], nc)
+            return self._nothing(question, plan)
+        parts = _names([f"{r['year']}年{fmt(r['value'], plan.unit)}" + (f"（{r['department']}）" if len(plan.departments) != 1 else "")
+                        for r in rows])
+        head = f"{plan.departments[0]}" if len(plan.departments) == 1 else ""
+        missing = sorted(set(plan.years) - {r["year"] for r in rows})
+        gap = f"（{'、'.join(map(str, missing))}年没有数据）" if missing else ""
+        return self._answer(question, plan, f"{head}{plan.label()}：{parts}。{gap}", rows,
+                            rows[-1]["value"] if len(rows) == 1 else None, no_data=bool(missing))
+
+    def _two_years(self, plan: QueryPlan) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str]:
+        """(later, earlier, how) for change/growth of one department: two asked years, or the year asked (or the newest)
+        against the year before; a document's own stated change wins over subtracting two documents."""
+        if len(plan.years) >= 2:
+            rows = {r["year"]: r for r in self.values(plan, years=[min(plan.years), max(plan.years)])}
+            return rows.get(max(plan.years)), rows.get(min(plan.years)), "documents"
+        current = self.values(plan)
+        current, _ = self._latest_per_department(plan, current)
+        if not current:
+            return None, None, ""
+        later = current[0]
+        stated = self._stated_change(plan, later)
+        if stated:
+            return later, stated, "stated"
+        earlier = self.values(plan, years=[later["year"] - 1]) if later["year"] else []
+        return later, (earlier[0] if earlier else None), "documents"
+
+    def _stated_change(self, plan: QueryPlan, later: dict[str, Any]) -> dict[str, Any] | None:
+        """The change the document states for the target (比上年增加/减少…), as an 'earlier' row (value = prior)."""
+        assert plan.target
+        if plan.target.kind == "concept":
+            t_where, t_params = "f.concept = ?", [plan.target.key]
+        else:  # a 科目 or subject named inside the sentence's subject: 会议费 → 会议费预算支出
+            t_where, t_params = "contains(f.name, ?)", [plan.target.key]
+        sql = (f"SELECT f.field, f.value, f.sentence, f.source, f.page, f.line, f.record_id FROM facts f WHERE {t_where} "
+               "AND f.record_kind = 'fact' AND f.doc_id = ? AND f.field IN ('change', 'change_pct', 'value') "
+               "AND f.record_id IN (SELECT record_id FROM facts WHERE field = 'change') ORDER BY f.line")
+        rows = self._fetch(sql, [*t_params, later["doc_id"]])
+        change = next((r for r in rows if r["field"] == "change"), None)
+        if change is None:
+            return None
+        pct = next((r["value"] for r in rows if r["field"] == "change_pct" and r["record_id"] == change["record_id"]), None)
+        factor = UNIT_FACTOR[plan.unit]
+        return {**later, "value": later["value"] - change["value"] * factor, "year": (later["year"] or 0) - 1,
+                "stated_change": change["value"] * factor, "stated_pct": pct, "raw": change["sentence"],
+                "line": change["line"], "page": change["page"], "record_id": change["record_id"]}
+
+    def _change(self, question: str, plan: QueryPlan, growth: bool = False) -> Answer:
+        if len(plan.departments) > 1 or (not plan.departments and len(plan.years) < 2):
+            return self._change_many(question, plan, growth)
+        later, earlier, how = self._two_years(plan)
+        label = plan.label()
+        if later is None or earlier is None:
+            have = later or earlier
+            text = (f"只找到{_who(have)}{label}{fmt(have['value'], plan.unit)}，没有可比的另一年度数据，无法计算变化。" if have
+                    else f"没有找到{label}的两个年度数据。")
+            return self._answer(question, plan, text, [r for r in (later, earlier) if r], no_data=True)
+        diff = earlier.get("stated_change", later["value"] - earlier["value"])
+        pct = earlier.get("stated_pct")
+        if pct is None and earlier["value"]:
+            pct = diff / earlier["value"] * 100
+        verb = "增加" if diff >= 0 else "减少"
+        pct_text = f"，{'增长' if diff >= 0 else '下降'}{abs(pct):.{1 if how == 'stated' else 2}f}%" if pct is not None else ""
+        base = "上年" if how == "stated" else f"{earlier['year']}年"
+        text = (f"{_who(later)}{label}{fmt(later['value'], plan.unit)}，{base}{fmt(earlier['value'], plan.unit)}，"
+                f"比{base}{verb}{fmt(abs(diff), plan.unit)}{pct_text}。")
+        if how == "stated":
+            text += f"（文档原文：{earlier['raw']}）"
+        rows = [earlier, later] if how == "stated" else [later, earlier]  # the document's sentence first
+        if growth:
+            return self._answer(question, plan, text, rows, round(pct, 4) if pct is not None else None, unit="%")
+        return self._answer(question, plan, text, rows, diff)
+
+    def _change_many(self, question: str, plan: QueryPlan, growth: bool) -> Answer:
+        parts, rows = [], []
+        for department in plan.departments or sorted({r["department"] for r in self.values(plan)}):
+            sub = plan.model_copy(update={"departments": [department]})
+            later, earlier, _ = self._two_years(sub)
+            if later and earlier:
+                diff = earlier.get("stated_change", later["value"] - earlier["value"])
+                parts.append(f"{department}{'增加' if diff >= 0 else '减少'}{fmt(abs(diff), plan.unit)}")
+                rows += [later, earlier]
+        if not rows:
+            return self._nothing(question, plan)
+        return self._answer(question, plan, f"{plan.label()}变化：{_names(parts)}。", rows)
+
+    def _growth(self, question: str, plan: QueryPlan) -> Answer:
+        return self._change(question, plan, growth=True)
+
+    def _aggregate(self, question: str, plan: QueryPlan, how: str) -> Answer:
+        rows = self.project_rows(plan) if plan.items == "project" else self.values(plan)
+        if not plan.years and plan.items != "project" and not plan.departments:
+            rows, _ = self._latest_per_department(plan, rows)
+        if not rows:
+            return self._nothing(question, plan)
+        values = [r["value"] for r in rows]
+        result = {"合计": sum(values), "平均": statistics.fmean(values), "中位数": statistics.median(values)}[how]
+        label = plan.label()
+        parts = _names([f"{_who(r)}{'“' + r['name'] + '”' if plan.items == 'project' else ''}{fmt(r['value'], plan.unit)}"
+                        for r in rows])
+        text = f"{len(rows)}项{label}的{how}为{fmt(result, plan.unit)}（{parts}）。"
+        nc = self.not_covered(plan, rows) if plan.items != "project" else None
+        return self._answer(question, plan, text, rows, result, nc=nc)
 
     def _sum(self, question: str, plan: QueryPlan) -> Answer:
-        label = plan.label()
-        where, params = _doc_filter(plan)
-        total, n = self._one(f"SELECT sum(d.value) * ?, count(*) FROM {self._mtable(plan)} d WHERE {where}",
-                             [UNIT_FACTOR[plan.unit], *params])
-        rows = self._values(plan)
-        nc = self._not_covered(plan)
-        text = f"{n}份文档的{label}合计{fmt(total, plan.unit)}。" if n else f"没有{label}数据。"
-        return self._base(question, plan, text + self._nc_text(nc, label), rows, total, nc)
+        return self._aggregate(question, plan, "合计")
+
+    def _average(self, question: str, plan: QueryPlan) -> Answer:
+        return self._aggregate(question, plan, "平均")
+
+    def _median(self, question: str, plan: QueryPlan) -> Answer:
+        return self._aggregate(question, plan, "中位数")
+
+    def _changed(self, plan: QueryPlan) -> list[dict[str, Any]]:
+        """Departments whose figure rose (fell) from the earlier to the later year asked; value = the change."""
+        earlier_year, later_year = min(plan.years), max(plan.years)
+        earlier = {r["department"]: r for r in self.values(plan, years=[earlier_year])}
+        rows = []
+        for r in self.values(plan, years=[later_year]):
+            before = earlier.get(r["department"])
+            if before is not None:
+                diff = r["value"] - before["value"]
+                if (diff < 0) if plan.change == "decrease" else (diff > 0):
+                    rows.append({**r, "value": diff, "earlier": before["value"], "later": r["value"]})
+        return rows
+
+    def _items(self, plan: QueryPlan) -> list[dict[str, Any]]:
+        if plan.change and len(plan.years) == 2:
+            return self._changed(plan)
+        if plan.share_condition and plan.operator is not None and plan.threshold is not None:
+            rows, _ = self._latest_per_department(plan, self._shares(plan)[0])
+            return [r for r in rows if _holds(r["value"], plan.operator, plan.threshold)]
+        rows = self.project_rows(plan) if plan.items == "project" else self.values(plan)
+        if plan.items != "project" and not plan.years:
+            rows, _ = self._latest_per_department(plan, rows)
+        if plan.operator is not None and plan.threshold is not None:
+            op = plan.operator
+            rows = [r for r in rows if _holds(r["value"], op, plan.threshold)]
+        return rows
 
     def _count(self, question: str, plan: QueryPlan) -> Answer:
+        rows = self._items(plan)
         label = plan.label()
-        where, params = _doc_filter(plan)
-        if plan.entity == "project":
-            sql = ("SELECT d.department, d.year, count(DISTINCT d.name) AS value, min(d.source) AS source, "
-                   f"count(*) OVER () AS n_total FROM {self._project_table()} d "
-                   f"WHERE d.table_kind IN {_PROJECT_KINDS} AND d.name <> '资金总额' "
-                   f"AND {where} GROUP BY d.department, d.year ORDER BY d.department, d.year DESC LIMIT ?")
-            rows = self._fetch(sql, [*params, MAX_ROWS])
-            if len(rows) == 1:
-                return self._base(question, plan, f"{self._who(rows[0])}共有{rows[0]['value']}个项目。", rows,
-                                  float(rows[0]["value"]), unit="个")
-            total = rows[0]["n_total"] if rows else 0
-            parts = _names([f"{self._who(r)}{r['value']}个" for r in rows], total)
-            return self._base(question, plan, f"有{total}份文档符合条件，分别作答：{parts}。", rows, None, unit="个")
-        rows = self._values(plan)
-        nc = self._not_covered(plan)
-        n, docs = self._one(f"SELECT count(DISTINCT d.department), count(*) FROM {self._mtable(plan)} d WHERE {where}", params)
-        text = f"共有{n}个部门有{label}数据（{docs}份文档）。" + self._nc_text(nc, label)
-        return self._base(question, plan, text, rows, float(n), nc, unit="个")
+        if plan.items == "project" and plan.operator is None:
+            per_doc: dict[tuple, int] = {}
+            for r in rows:
+                per_doc[(r["department"], r["year"])] = per_doc.get((r["department"], r["year"]), 0) + 1
+            if len(per_doc) == 1:
+                (department, year), n = next(iter(per_doc.items()))
+                return self._answer(question, plan, f"{department}{year}年共有{n}个项目。", rows, float(n), unit="个")
+            parts = _names([f"{d}{y}年{n}个" for (d, y), n in per_doc.items()])
+            return self._answer(question, plan, f"有{len(per_doc)}份文档有项目，分别为：{parts}。", rows, None, unit="个")
+        cond = (f"{label}占比{plan.operator}{plan.threshold:g}%" if plan.share_condition
+                else f"{label}{plan.operator}{fmt(plan.threshold, plan.unit)}" if plan.operator
+                else f"{max(plan.years)}年{label}比{min(plan.years)}年{'减少' if plan.change == 'decrease' else '增加'}"
+                if plan.change else f"有{label}数据")
+        names = _names([f"{_who(r)}{'“' + r['name'] + '”' if plan.items == 'project' else ''}" for r in rows], sep="、")
+        over_years = plan.items != "project" and len(plan.departments) == 1 and len(plan.years) != 1
+        count = len(rows) if plan.items == "project" or over_years else len({r["department"] for r in rows})
+        noun = "项目" if plan.items == "project" else "年度" if over_years else "部门"
+        text = f"{cond}的{noun}共{count}个：{names}。" if rows else f"没有{cond}的{noun}。"
+        return self._answer(question, plan, text, rows, float(count), unit="个")
+
+    def _list(self, question: str, plan: QueryPlan) -> Answer:
+        if plan.items == "indicator":
+            return self._indicators(question, plan)
+        rows = self._items(plan)
+        label = plan.label()
+        if not rows:
+            return self._nothing(question, plan)
+        parts = _names([f"{_who(r)}{'“' + r['name'] + '”' if plan.items == 'project' else ''}{fmt(r['value'], plan.unit)}"
+                        for r in rows])
+        cond = f"（{plan.operator}{fmt(plan.threshold, plan.unit)}）" if plan.operator else ""
+        text = f"{label}{cond}共{len(rows)}项：{parts}。"
+        value = rows[0]["value"] if len(rows) == 1 else None
+        nc = self.not_covered(plan, rows) if plan.items != "project" and not plan.operator else None
+        return self._answer(question, plan, text, rows, value, nc=nc)
+
+    def _indicators(self, question: str, plan: QueryPlan) -> Answer:
+        """Projects with a 绩效指标 whose 三级指标 contains the keyword and whose target meets the condition (the
+        indicator's own operator must promise at least as much: ≥ 95 asked → ≥ / = / > targets)."""
+        op = plan.operator or "≥"
+        promise = "('≥', '=', '>')" if op in ("≥", ">", "=") else "('≤', '=', '<')"
+        s_where, s_params = scope_condition(plan)
+        sql = (f"SELECT f.department, f.year, f.project, f.project AS name, f.level3, f.operator, f.value_num, "
+               f"f.value_num AS value, f.source, "
+               f"f.page, f.line, f.raw, f.record_id FROM indicators f WHERE f.level3 LIKE '%' || ? || '%' "
+               f"AND f.operator IN {promise} AND f.value_num {_COMPARATORS[op]} ? AND {s_where} ORDER BY f.department, f.year, f.line")
+        rows = self._fetch(sql, [plan.keyword or "", plan.threshold or 0, *s_params])
+        projects = list(dict.fromkeys(f"{r['name'] or '(未命名)'}({r['department']}{r['year']}年)" for r in rows))
+        text = (f"{plan.keyword}指标{op}{plan.threshold:g}的项目共{len(projects)}个：{_names(projects, sep='、')}。" if rows
+                else f"没有{plan.keyword}指标{op}{plan.threshold:g}的项目。")
+        return self._answer(question, plan, text, rows, float(len(projects)), unit="个")
+
+    def _rank(self, question: str, plan: QueryPlan) -> Answer:
+        rows = self._items(plan)
+        if not rows:
+            return self._nothing(question, plan)
+        rows.sort(key=lambda r: r["value"], reverse=plan.order == "desc")
+        k = plan.k or 1
+        word = "最低" if plan.order == "asc" else "最高"
+        label = plan.label() if plan.items != "project" else "项目金额"
+        name = (lambda r: f"{_who(r)}“{r['name']}”") if plan.items == "project" else _who
+        if k == 1:
+            r = rows[0]
+            text = f"{label}{word}的是{name(r)}，为{fmt(r['value'], plan.unit)}（{_doc_label(r)}）。"
+        else:
+            text = f"{label}{word}的前{k}名：" + "；".join(f"{i}. {name(r)} {fmt(r['value'], plan.unit)}"
+                                                         for i, r in enumerate(rows[:k], 1)) + "。"
+        text += f"共比较了{len(rows)}项。"
+        nc = self.not_covered(plan, rows) if plan.items != "project" else None
+        return self._answer(question, plan, text, rows[:max(k, MAX_ROWS)], rows[0]["value"], nc=nc)
 
     def _compare(self, question: str, plan: QueryPlan) -> Answer:
         label = plan.label()
-        rows = self._values(plan)
-        nc = self._not_covered(plan)
+        if len(plan.departments) < 2 and len(plan.years) >= 2:
+            rows = self.values(plan, years=plan.years)
+        else:
+            rows, _ = self._latest_per_department(plan, self.values(plan))
+        missing = [d for d in plan.departments if d not in {r["department"] for r in rows}]
         if len(rows) < 2:
-            return self._base(question, plan, f"只有{len(rows)}份文档有{label}数据，无法比较。"
-                              + self._nc_text(nc, label), rows, nc=nc)
-        a, b = rows[0], rows[1]  # already sorted by value desc
-        diff = self._one("SELECT ?::DOUBLE - ?::DOUBLE", [a["value"], b["value"]])[0]
-        text = (f"{self._who(a)}{label}{fmt(a['value'], plan.unit)}，高于{self._who(b)}的"
-                f"{fmt(b['value'], plan.unit)}，相差{fmt(diff, plan.unit)}。")
+            gap = f"（{'、'.join(missing)}没有{label}数据）" if missing else ""
+            return self._answer(question, plan, f"只有{len(rows)}项{label}数据，无法比较{gap}。", rows, no_data=True)
+        rows.sort(key=lambda r: r["value"], reverse=True)
+        a, b = rows[0], rows[1]
+        diff = a["value"] - b["value"]
+        text = f"{_who(a)}{label}{fmt(a['value'], plan.unit)}，高于{_who(b)}的{fmt(b['value'], plan.unit)}，相差{fmt(diff, plan.unit)}。"
         if len(rows) > 2:
-            text += "另有：" + _names([f"{self._who(r)}{fmt(r['value'], plan.unit)}" for r in rows[2:]]) + "。"
-        return self._base(question, plan, text + self._nc_text(nc, label), rows, diff, nc)
+            text += "另有：" + _names([f"{_who(r)}{fmt(r['value'], plan.unit)}" for r in rows[2:]]) + "。"
+        return self._answer(question, plan, text, rows, diff)
+
+    def _shares(self, plan: QueryPlan) -> tuple[list[dict[str, Any]], Target]:
+        """Per department and year: the target as % of the denominator (default 支出总计)."""
+        whole_target = plan.denominator or Target(kind="concept", key="spending_total", label="支出总计")
+        parts = {(r["department"], r["year"]): r for r in self.values(plan)}
+        wholes = {(r["department"], r["year"]): r for r in self.values(plan, target=whole_target)}
+        rows = []
+        for key, part in parts.items():
+            whole = wholes.get(key)
+            if whole and whole["value"]:
+                rows.append({**part, "part": part["value"], "whole": whole["value"],
+                             "value": round(part["value"] / whole["value"] * 100, 2)})
+        return rows, whole_target
 
     def _share(self, question: str, plan: QueryPlan) -> Answer:
-        label = plan.label()
-        denom = METRICS.get(plan.denominator or "expense_total") or METRICS["expense_total"]
-        where, params = _doc_filter(plan, "a")
-        sql = (f"SELECT a.department, a.year, a.value AS part, b.value AS whole, round(a.value / b.value * 100, 2) AS value, "
-               f"a.source, a.page, a.line, a.raw, a.record_id, count(*) OVER () AS n_total "
-               f"FROM {self._mtable(plan)} a JOIN {self._mtable(plan, denom)} b USING (doc_id) "
-               f"WHERE {where} AND b.value <> 0 ORDER BY a.department, a.year DESC LIMIT ?")
-        rows = self._fetch(sql, [*params, MAX_ROWS])
+        rows, whole_target = self._shares(plan)
         if not rows:
-            return self._base(question, plan, f"没有同时具备{label}和{denom.label}的文档。", [], unit="%")
-        total = rows[0]["n_total"]
-        parts = _names([f"{self._who(r)}{label}{r['part']:.2f}万元占{denom.label}{r['whole']:.2f}万元的{r['value']:.2f}%"
-                        for r in rows], total)
-        prefix = f"有{total}份文档，分别作答：" if total > 1 else ""
-        return self._base(question, plan, prefix + parts + "。", rows, rows[0]["value"] if total == 1 else None, unit="%")
+            return self._nothing(question, plan, f"{plan.label()}和{whole_target.label}")
+        rows, note = self._latest_per_department(plan, rows)
+        texts = [f"{_who(r)}{plan.label()}{fmt(r['part'], plan.unit)}占{whole_target.label}{fmt(r['whole'], plan.unit)}的"
+                 f"{r['value']:.2f}%" for r in rows]
+        return self._answer(question, plan, _names(texts) + "。" + note, rows, rows[0]["value"] if len(rows) == 1 else None,
+                            unit="%")
 
-    def _change(self, question: str, plan: QueryPlan) -> Answer:
-        metric = plan.metric_def()
-        assert metric
-        label = plan.label()
-        where, params = _doc_filter(plan)
-        sql = ("SELECT d.department, d.year, d.subject, d.value * ? AS current, d.prior * ? AS prior, d.change * ? AS value, "
-               f"d.change_pct, d.source, d.page, d.line, d.raw, d.record_id, count(*) OVER () AS n_total "
-               f"FROM {self._change_table(plan, metric)} d WHERE {where} ORDER BY d.department, d.year DESC LIMIT ?")
+    def _execution_from_text(self, question: str, plan: QueryPlan) -> Answer | None:
+        """The 决算's own statement about the item (年初预算为X万元，支出决算为Y万元，完成年初预算的Z%): the tables of
+        a 决算 do not always carry the 年初预算 column apart from the 决算数."""
+        from .sentences import execution_statements
+
+        assert plan.target
+        words = _target_words(plan.target)
+        parent = [normalize(plan.target.parent)] if plan.target.parent else []
+        rows = self._sentences(plan, final_docs=True)
+        found = execution_statements(rows, words, parent) if words else []
+        if not found:
+            return None
+        s = found[0]
         factor = UNIT_FACTOR[plan.unit]
-        rows = self._fetch(sql, [factor, factor, factor, *params, MAX_ROWS])
+        budget, final = s["budget"] * factor, s["final"] * factor
+        rate = s["stated_rate"] if s["stated_rate"] is not None else (final / budget * 100 if budget else None)
+        label = plan.label()
+        text = (f"{_who(s)}{label}年初预算{fmt(budget, plan.unit)}，决算数{fmt(final, plan.unit)}"
+                + (f"，完成年初预算的{rate:.2f}%" if rate is not None else "")
+                + f"，差额（预算−决算）{fmt(budget - final, plan.unit)}（{s['doc_kind']} p.{s['page']}：{s['statement']}）。")
+        row = {**s, "value": final, "raw": s["text"], "measure": "决算数"}
+        if rate is not None and _asks_rate(question) and not _asks_amount(question):
+            return self._answer(question, plan, text, [row], round(rate, 4), unit="%")
+        if _asks_difference(question):
+            return self._answer(question, plan, text, [row], abs(budget - final))
+        return self._answer(question, plan, text, [row], final)
+
+    def _execution(self, question: str, plan: QueryPlan) -> Answer:
+        stated = self._execution_from_text(question, plan)
+        if stated is not None:
+            return stated
+        final = self.values(plan, measure="决算数", final_docs=True)
+        budget = {(r["department"], r["year"]): r for r in self.values(plan, measure="预算数", final_docs=True)}
+        final, note = self._latest_per_department(plan, final)
+        if not final:
+            return self._nothing(question, plan, f"{plan.label()}决算")
+        r = final[0]
+        b = budget.get((r["department"], r["year"]))
+        label = plan.label()
+        text = f"{_who(r)}{label}决算数{fmt(r['value'], plan.unit)}（{_doc_label(r)}）"
+        rate = None
+        if b is not None:
+            text += f"，年初预算数{fmt(b['value'], plan.unit)}"
+            if b["value"]:
+                rate = r["value"] / b["value"] * 100
+                text += f"，完成年初预算的{rate:.2f}%，差额（预算−决算）{fmt(b['value'] - r['value'], plan.unit)}"
+        text += "。" + note
+        rows = [r] + ([b] if b else [])
+        if rate is not None and _asks_rate(question):
+            return self._answer(question, plan, text, rows, round(rate, 4), unit="%")
+        if b is not None and _asks_difference(question):
+            return self._answer(question, plan, text, rows, abs(b["value"] - r["value"]))
+        return self._answer(question, plan, text, rows, r["value"])
+
+    def _sentences(self, plan: QueryPlan, final_docs: bool = False) -> list[dict[str, Any]]:
+        """The prose sentences of the documents in scope, in document order (sentences.py)."""
+        s_where, s_params = scope_condition(plan)
+        d_where = "f.doc_kind LIKE '%决算%'" if final_docs else "TRUE"
+        return self._fetch(f"SELECT f.* FROM sentences f WHERE {s_where} AND {d_where} "
+                           "ORDER BY f.year DESC, f.doc_kind, f.doc_id, f.paragraph, f.position", s_params)
+
+    def _why(self, question: str, plan: QueryPlan) -> Answer:
+        """The document's own sentences giving a reason about the item (sentences.reason_passages), from the asked
+        department and year (the newest year when none is asked); else the narrative facts with a reason clause."""
+        from .sentences import reason_passages
+
+        words = _target_words(plan.target) if plan.target else []
+        if words and (plan.departments or plan.regions):
+            rows = self._sentences(plan)
+            by_year: dict[Any, list[dict[str, Any]]] = {}
+            for row in rows:
+                by_year.setdefault(row["year"], []).append(row)
+            for year in sorted(by_year, key=lambda y: -(y or 0)):
+                found = reason_passages(by_year[year], words, question)
+                if found:
+                    best = found[0]["rows"]
+                    head = best[0]
+                    quoted = "".join(r["text"] for r in best)
+                    quoted_texts = {r["text"] for r in best}
+                    more = [f for f in found[1:3] if f["score"] == found[0]["score"]
+                            and not quoted_texts & {r["text"] for r in f["rows"]}]
+                    quoted += "".join(" " + "".join(r["text"] for r in f["rows"]) for f in more)
+                    text = f"{_who(head)}（{head['doc_kind'] or ''} p.{head['page']}）的说明：{quoted}"
+                    used = [r for f in [found[0], *more] for r in f["rows"]]
+                    return self._answer(question, plan, text, [{**r, "raw": r["text"]} for r in used], unit=None)
+        return self._why_from_facts(question, plan)
+
+    def _why_from_facts(self, question: str, plan: QueryPlan) -> Answer:
+        s_where, s_params = scope_condition(plan)
+        where, params = "TRUE", []
+        if plan.target is not None:
+            if plan.target.kind == "concept":
+                where, params = "(f.concept = ? OR f.sentence LIKE '%' || ? || '%')", [plan.target.key, plan.target.label]
+            else:
+                where, params = "(f.name = ? OR f.sentence LIKE '%' || ? || '%')", [plan.target.key, plan.target.key]
+        sql = (f"SELECT f.department, f.year, f.doc_kind, f.subject AS name, f.reason, f.sentence, f.source, f.page, "
+               f"f.line, f.sentence AS raw, f.record_id, f.table_kind, f.measure FROM facts f WHERE f.record_kind = 'fact' "
+               f"AND f.field = 'value' AND f.reason IS NOT NULL AND {where} AND {s_where} "
+               f"QUALIFY row_number() OVER (PARTITION BY f.sentence ORDER BY f.line) = 1 ORDER BY (f.concept IS NOT DISTINCT FROM ?) DESC, "
+               f"f.year DESC, f.line")
+        key = plan.target.key if plan.target else None
+        rows = self._fetch(sql, [*params, *s_params, key])
         if not rows:
-            rows = self._change_from_years(plan)
-        if not rows:
-            return self._base(question, plan, f"没有找到{label}的上年对比数据（文档未说明变化，也没有上一年度的记录）。", [])
-        total = rows[0]["n_total"]
-        parts = []
-        for r in rows[:MAX_NAMED]:
-            verb = "增加" if r["value"] >= 0 else "减少"
-            pct = f"，{'增长' if r['value'] >= 0 else '下降'}{abs(r['change_pct']):.1f}%" if r.get("change_pct") is not None else ""
-            prior = f"（上年{fmt(r['prior'], plan.unit)}）" if r.get("prior") is not None else ""
-            parts.append(f"{self._who(r)}{label}{fmt(r['current'], plan.unit)}{prior}，比上年{verb}"
-                         f"{fmt(abs(r['value']), plan.unit)}{pct}")
-        prefix = f"有{total}份文档，分别作答：" if total > 1 else ""
-        more = f"……等共{total}份" if total > MAX_NAMED else ""
-        return self._base(question, plan, prefix + "；".join(parts) + more + "。", rows,
-                          rows[0]["value"] if total == 1 else None)
+            return self._why_from_passages(question, plan)
+        newest = max((r["year"] or 0) for r in rows)
+        rows = [r for r in rows if (r["year"] or 0) == newest][:5]
+        text = f"{_who(rows[0])}的说明：" + " ".join(r["sentence"] for r in rows)
+        return self._answer(question, plan, text, rows, unit=None)
 
-    def _change_from_years(self, plan: QueryPlan) -> list[dict[str, Any]]:
-        table = self._mtable(plan)
-        where, params = _doc_filter(plan, "m")
-        sql = (f"SELECT m.department, m.year, m.value * ? AS current, p.value * ? AS prior, (m.value - p.value) * ? AS value, "
-               f"round((m.value - p.value) / nullif(p.value, 0) * 100, 1) AS change_pct, m.source, m.page, m.line, "
-               f"m.raw, m.record_id, count(*) OVER () AS n_total FROM {table} m "
-               f"JOIN {table} p ON p.department = m.department AND p.year = m.year - 1 "
-               f"WHERE {where} ORDER BY m.department, m.year DESC LIMIT ?")
-        factor = UNIT_FACTOR[plan.unit]
-        return self._fetch(sql, [factor, factor, factor, *params, MAX_ROWS])
-
-    def _indicator_filter(self, question: str, plan: QueryPlan) -> Answer:
-        op = plan.operator or "≥"
-        cond = {"≥": "d.value_num >= ?", ">": "d.value_num > ?", "≤": "d.value_num <= ?", "<": "d.value_num < ?",
-                "=": "d.value_num = ?"}[op]
-        # the indicator's own operator must promise at least as much as asked (≥ 95 asked: ≥/=/> rows qualify)
-        op_ok = "d.operator IN ('≥', '=', '>')" if op in ("≥", ">", "=") else "d.operator IN ('≤', '=', '<')"
-        table, projects = self._indicator_tables(plan.keyword or "")
-        doc_where, doc_params = _doc_filter(plan)
-        where = f"{op_ok} AND {cond} AND {doc_where}"
-        params = [plan.threshold or 0, *doc_params]
-        sql = ("SELECT d.department, d.year, d.project, d.level3, d.operator, d.value, d.value_num, d.value_unit, "
-               f"d.source, d.page, d.line, d.raw, d.record_id FROM {table} d WHERE {where} LIMIT ?")  # table is sorted
-        rows = self._fetch(sql, [*params, MAX_ROWS])
-        if op == "=":
-            n_projects = self._one(f"SELECT count(DISTINCT (d.department, d.year, d.project)) FROM {table} d "
-                                   f"WHERE {where}", params)[0]
-        else:
-            bound = {"≥": "d.hi >= ?", ">": "d.hi > ?", "≤": "d.lo <= ?", "<": "d.lo < ?"}[op]
-            n_projects = self._one(f"SELECT count(*) FROM {projects} d WHERE {bound} AND {doc_where}", params)[0]
-        projects_named = sorted({(r["department"], r["year"], r["project"]) for r in rows},
-                                key=lambda x: (x[0], x[1], x[2] or ""))
-        names = _names([f"{p or '(未命名)'}({d}{y}年)" for d, y, p in projects_named], n_projects, "、")
-        text = (f"{plan.keyword or ''}指标{op}{plan.threshold:g}的项目共{n_projects}个：{names}。" if n_projects
-                else f"没有{plan.keyword or ''}指标{op}{plan.threshold:g}的项目。")
-        return self._base(question, plan, text, rows, float(n_projects), unit="个")
-
-    def _narrative(self, question: str, plan: QueryPlan) -> Answer:
-        filters: dict[str, Any] = {"year": plan.year}
-        if len(set(plan.departments)) == 1:
+    def _why_from_passages(self, question: str, plan: QueryPlan) -> Answer:
+        filters: dict[str, Any] = {"year": plan.years[-1] if plan.years else None}
+        if len(plan.departments) == 1:
             filters["department"] = plan.departments[0]
         results, error = search_passages(question, self.data_dir, k=5, filters=filters)
-        if error:
-            return self._base(question, plan, f"这是叙述性问题，需要全文检索，但检索索引不可用：{error}", [])
+        if error or not results:
+            return self._answer(question, plan, "文档中没有找到相关的原因说明。" + (f"（检索不可用：{error}）" if error else ""), [],
+                                no_data=True, unit=None)
         rows = [r if isinstance(r, dict) else {"text": str(r)} for r in results]
-        ev = [Evidence(source=r.get("source"), page=r.get("page"), line=r.get("line") or r.get("line_start"),
-                       raw=(r.get("text") or r.get("raw") or "")[:300]) for r in rows]
-        text = "检索到以下相关段落：" + (rows[0].get("text") or "")[:200] if rows else "检索没有找到相关段落。"
-        return Answer(question=question, answer=text, rows=rows, evidence=ev, plan=plan, unit=None)
+        who = plan.departments[0] if len(plan.departments) == 1 else ""
+        text = f"{who}检索到以下相关段落：" + " ".join(str(r.get("text") or "") for r in rows[:3])
+        answer = self._answer(question, plan, text, [], unit=None)
+        answer.rows = rows
+        answer.evidence = [Evidence(source=r.get("source"), page=r.get("page"), line=r.get("line") or r.get("line_start"),
+                                    raw=str(r.get("text") or "")[:300]) for r in rows]
+        answer.no_data = False
+        return answer
 
     def _unknown(self, question: str, plan: QueryPlan) -> Answer:
         results, error = search_passages(question, self.data_dir, k=5)
-        text = ("没能识别问题中的指标（支持：三公经费、公务接待费、公务用车运行维护费、因公出国费、项目支出、基本支出、人员经费、"
-                "公用经费、机关运行经费、政府采购、收入总计、支出总计、功能/经济分类科目（如住房保障支出、会议费）、"
-                "项目金额、绩效指标）。")
+        text = ("没能识别问题中的指标（可问：收支总表的各行、功能分类/经济分类科目、三公经费及其明细、基本支出/项目支出/人员经费/"
+                "公用经费、机关运行经费、政府采购、项目名称、说明文字中的数字）。")
         text += "可以改用全文检索 /search。" if error else f"以下是全文检索的{len(results)}条结果。"
         rows = [r if isinstance(r, dict) else {"text": str(r)} for r in results]
-        return Answer(question=question, answer=text, rows=rows, plan=plan, unit=None)
+        return Answer(question=question, answer=text, rows=rows, plan=plan, unit=None, no_data=True)
+
+
+def _asks_rate(question: str) -> bool:
+    return bool(re.search(r"完成率|执行率|百分|%|几成|比例|完成(?:了)?(?:年初|全年)?预算(?:的)?(?:多少|几|百分)|完成年初|完成全年",
+                          question))
+
+
+def _asks_amount(question: str) -> bool:
+    """决算多少，完成率多少: the amount is the headline, the rate comes with it."""
+    return bool(re.search(r"(?:决算|实际|花了)(?:数|支出)?(?:是)?多少", question))
+
+
+def _asks_difference(question: str) -> bool:
+    return bool(re.search(r"少花|多花|超支|节约|差额|相差|差了|结余|差多少", question))
+
+
+def _target_words(target: Target) -> list[str]:
+    """The words a document's sentences name the target with: a concept's printed terms, else the name itself."""
+    from .sentences import target_words
+
+    concept = _concept(target.key) if target.kind == "concept" else None
+    if concept is not None:
+        return target_words([*concept.terms, concept.label])
+    return target_words([target.key]) if target.kind != "concept" else []
+
+
+def _concept(key: str) -> Concept | None:
+    """The thesaurus concept of a key (None for a key an LLM plan made up)."""
+    return next((concept for concept in thesaurus().concepts if concept.key == key), None)
+
+
+def _holds(value: float, op: str, threshold: float) -> bool:
+    eps = 1e-9
+    return {">": value > threshold + eps, "≥": value >= threshold - eps, "<": value < threshold - eps,
+            "≤": value <= threshold + eps, "=": abs(value - threshold) <= 1e-6}[op]
 
 
 def search_passages(query: str, data_dir: str | Path | None, k: int = 5,
@@ -720,10 +995,7 @@ def search_passages(query: str, data_dir: str | Path | None, k: int = 5,
 
 def ask(question: str, data_dir: str | Path | None = None, use_llm: bool = True) -> Answer:
     from yusuan.config import db_path
+    from yusuan.store.lock import reading
 
-    path = db_path(data_dir)
-    con = duckdb.connect(str(path), read_only=True)
-    try:
+    with reading(db_path(data_dir)) as con:  # waits while another process writes the store
         return Engine(con, data_dir).ask(question, use_llm=use_llm)
-    finally:
-        con.close()

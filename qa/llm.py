@@ -1,5 +1,6 @@
 """Optional LLM assist: questions the rules cannot parse go to an OpenAI-compatible chat endpoint that must answer
-with plan JSON; the JSON is validated against QueryPlan before anything runs. Off unless YUSUAN_LLM_BASE_URL is set."""
+with plan JSON (the same QueryPlan the rules produce); the JSON is validated before anything runs. Off unless
+YUSUAN_LLM_BASE_URL is set."""
 
 from __future__ import annotations
 
@@ -10,32 +11,38 @@ import re
 import httpx
 from pydantic import ValidationError
 
-from .plan import METRICS, QueryPlan
+from yusuan.vocab import thesaurus
 
-SYSTEM = (
-    "把中文预算问题转换成JSON查询计划，只输出JSON。字段：intent (lookup/superlative/list/sum/count/compare/share/change/"
-    "indicator_filter/narrative), metric (" + ", ".join(f"{k}={m.label}" for k, m in METRICS.items()) + "), departments "
-    "(从给定部门列表中选完整名称), year (int或null), unit (万元/元/亿元), k (int或null), order (desc/asc), keyword "
-    "(metric=subject 时为科目名称如住房保障支出; entity=project 时为项目名称; 绩效指标关键词), entity (department/project), "
-    "operator, threshold."
-)
+from .plan import INTENTS, QueryPlan
+from .vocabulary import Vocabulary
 
 
-def plan_with_llm(question: str, departments: list[str], years: list[int], timeout: float = 20.0) -> QueryPlan | None:
+def _system() -> str:
+    concepts = ", ".join(f"{c.key}={c.label}" for c in thesaurus().concepts if c.group not in ("measure", "doc_kind"))
+    return (
+        "把中文预算问题转换成JSON查询计划，只输出JSON。字段：intent (" + "/".join(INTENTS) + "), target "
+        "{kind: concept|line|project|subject, key, label} (concept 的 key 取自: " + concepts + "; line 为科目或收支总表行名; "
+        "project 为项目名称, key='*' 表示所有项目), denominator (share 的分母, 同 target), departments (从给定部门列表中选完整名称), "
+        "regions, years (int 列表), doc_kind (部门预算/单位预算/部门决算或null), measure (预算数/决算数或null), "
+        "unit (万元/元/亿元), k, order (desc/asc), operator (>, ≥, <, ≤, =), threshold, items (department/project)."
+    )
+
+
+def plan_with_llm(question: str, vocab: Vocabulary, timeout: float = 20.0) -> QueryPlan | None:
     base = os.environ.get("YUSUAN_LLM_BASE_URL")
     if not base:
         return None
-    model = os.environ.get("YUSUAN_LLM_MODEL", "default")
     headers = {}
     if key := os.environ.get("YUSUAN_LLM_API_KEY"):
         headers["Authorization"] = f"Bearer {key}"
+    departments = sorted(vocab.departments)
     body = {
-        "model": model,
+        "model": os.environ.get("YUSUAN_LLM_MODEL", "default"),
         "temperature": 0,
         "messages": [
-            {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": json.dumps({"question": question, "departments": departments, "years": years},
-                                                   ensure_ascii=False)},
+            {"role": "system", "content": _system()},
+            {"role": "user", "content": json.dumps({"question": question, "departments": departments,
+                                                    "years": vocab.years}, ensure_ascii=False)},
         ],
     }
     try:
@@ -50,7 +57,7 @@ def plan_with_llm(question: str, departments: list[str], years: list[int], timeo
         plan = QueryPlan.model_validate(data)
     except (httpx.HTTPError, KeyError, IndexError, ValueError, ValidationError, TypeError):
         return None
-    if plan.metric is not None and plan.metric not in METRICS:
+    if plan.target is not None and plan.target.kind == "concept" and plan.target.key not in {c.key for c in thesaurus().concepts}:
         return None
-    plan.departments = [d for d in plan.departments if d in departments]
+    plan.departments = [d for d in plan.departments if d in vocab.departments]
     return plan

@@ -1,7 +1,8 @@
 """Store: the embedded DuckDB database — one table per record kind plus ``documents``.
 
 Every document is written in one transaction, so a crash or kill mid-run leaves either the old rows or the new
-rows of that document, never a mix; re-extracting a changed file replaces its rows.
+rows of that document, never a mix; re-extracting a changed file replaces its rows. Connections are short-lived
+and taken under a cross-process reader/writer lock (:mod:`yusuan.store.lock`), one per document written.
 """
 
 from __future__ import annotations
@@ -10,13 +11,18 @@ import json
 import types
 import typing
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from yusuan.model import RECORD_KINDS, RECORD_TYPES, DocumentMeta, Extraction, Record
+
+from . import lock
 
 COMMON_COLUMNS = ("record_id", "doc_id", "kind", "table_kind", "table_title", "unit_name", "measure")
 JSON_COLUMNS = ("provenance", "values", "checks")
@@ -54,15 +60,52 @@ def _document_columns() -> list[tuple[str, str]]:
     return [(name, types_.get(name, "VARCHAR")) for name in DOCUMENT_COLUMNS] + [("extracted_at", "TIMESTAMP")]
 
 
+def _schema_columns() -> set[tuple[str, str]]:
+    """(table, column) of every column the schema below creates."""
+    columns = {("documents", name) for name, _ in _document_columns()}
+    columns |= {(kind, name) for kind in RECORD_KINDS for name, _ in kind_columns(kind)}
+    return columns | {("document_blocks", "doc_id"), ("document_blocks", "blocks")}
+
+
+def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS documents ("
+        + ", ".join(f'"{name}" {sql}' for name, sql in _document_columns())
+        + ", PRIMARY KEY (doc_id))"
+    )
+    for name, sql in _document_columns():  # a store made by an older yusuan gains the new columns
+        con.execute(f'ALTER TABLE documents ADD COLUMN IF NOT EXISTS "{name}" {sql}')
+    for kind in RECORD_KINDS:
+        con.execute(f"CREATE TABLE IF NOT EXISTS {kind} (" + ", ".join(f'"{n}" {t}' for n, t in kind_columns(kind)) + ")")
+    # the parsed text the search index chunks (yusuan.index.blocks), so `yusuan index` never re-parses a file
+    con.execute("CREATE TABLE IF NOT EXISTS document_blocks (doc_id VARCHAR PRIMARY KEY, blocks VARCHAR)")
+
+
 class Store:
+    """A handle on the store file that keeps no connection open: every method opens a short-lived one under the
+    store's cross-process reader/writer lock (:mod:`yusuan.store.lock`), so `serve`, `extract`, `index`, `ask` and
+    `export` can work on one data directory at the same time. ``con`` is for callers that run many statements in a
+    row: it holds a connection (and the lock: shared for a read-only Store, exclusive otherwise) until ``close()``.
+    """
+
     def __init__(self, path: str | Path, read_only: bool = False):
         self.path = Path(path)
-        self.con = duckdb.connect(str(self.path), read_only=read_only)
-        if not read_only:
-            self._create_schema()
+        self.read_only = read_only
+        self._con: duckdb.DuckDBPyConnection | None = None
+        if not read_only and not self._schema_current():
+            with self.writing() as con:
+                _create_schema(con)
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = lock.acquire(self.path, write=not self.read_only)
+        return self._con
 
     def close(self) -> None:
-        self.con.close()
+        if self._con is not None:
+            self._con = None
+            lock.release(self.path)
 
     def __enter__(self) -> Store:
         return self
@@ -70,90 +113,118 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _create_schema(self) -> None:
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS documents ("
-            + ", ".join(f'"{name}" {sql}' for name, sql in _document_columns())
-            + ", PRIMARY KEY (doc_id))"
-        )
-        for kind in RECORD_KINDS:
-            self.con.execute(
-                f"CREATE TABLE IF NOT EXISTS {kind} (" + ", ".join(f'"{n}" {t}' for n, t in kind_columns(kind)) + ")"
-            )
+    def reading(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return lock.reading(self.path)
+
+    def writing(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return lock.writing(self.path)
+
+    def _schema_current(self) -> bool:
+        if not self.path.exists():
+            return False
+        with self.reading() as con:
+            have = set(con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                   "WHERE table_schema = current_schema()").fetchall())
+        return _schema_columns() <= have
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.writing() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
 
     def is_current(self, sha256: str, extractor_version: str) -> bool:
-        row = self.con.execute(
-            "SELECT count(*) FROM documents WHERE sha256 = ? AND extractor_version = ?", [sha256, extractor_version]
-        ).fetchone()
+        with self.reading() as con:
+            row = con.execute(
+                "SELECT count(*) FROM documents WHERE sha256 = ? AND extractor_version = ?", [sha256, extractor_version]
+            ).fetchone()
         return bool(row and row[0])
 
     def replace(self, extraction: Extraction) -> None:
         """Write one document's rows atomically, replacing earlier rows of the same file or content."""
         doc = extraction.document
-        with self.transaction():
+        with self.transaction() as con:
             stale = [
                 row[0]
-                for row in self.con.execute(
+                for row in con.execute(
                     "SELECT doc_id FROM documents WHERE doc_id = ? OR source = ?", [doc.doc_id, doc.source]
                 ).fetchall()
             ]
             for doc_id in stale:
                 for kind in RECORD_KINDS:
-                    self.con.execute(f"DELETE FROM {kind} WHERE doc_id = ?", [doc_id])
-                self.con.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
-            self._insert_document(doc)
+                    con.execute(f"DELETE FROM {kind} WHERE doc_id = ?", [doc_id])
+                con.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
+                con.execute("DELETE FROM document_blocks WHERE doc_id = ?", [doc_id])
+            _insert_document(con, doc)
+            if extraction.blocks is not None:
+                con.execute("INSERT INTO document_blocks VALUES (?, ?)", [doc.doc_id, extraction.blocks])
             for kind in RECORD_KINDS:
                 rows = [record for record in extraction.records if record.kind == kind]
                 if rows:
-                    self._insert_records(kind, rows)
-
-    def _insert_document(self, doc: DocumentMeta) -> None:
-        data = doc.model_dump(mode="json")
-        values = [json.dumps(data[name], ensure_ascii=False) if name in ("inferred", "warnings") else data[name]
-                  for name in DOCUMENT_COLUMNS]
-        placeholders = ", ".join("?" for _ in DOCUMENT_COLUMNS)
-        self.con.execute(f"INSERT INTO documents VALUES ({placeholders}, now())", values)
-
-    def _insert_records(self, kind: str, records: list[Record]) -> None:
-        columns = [name for name, _ in kind_columns(kind)]
-        frame = pd.DataFrame([record_row(record, columns) for record in records], columns=columns)
-        self.con.register("incoming", frame)
-        try:
-            self.con.execute(f"INSERT INTO {kind} SELECT * FROM incoming")
-        finally:
-            self.con.unregister("incoming")
+                    _insert_records(con, kind, rows)
 
     def documents(self) -> pd.DataFrame:
-        return self.con.execute("SELECT * FROM documents ORDER BY source").df()
+        with self.reading() as con:
+            return con.execute("SELECT * FROM documents ORDER BY source").df()
 
     def table(self, name: str) -> pd.DataFrame:
-        if name not in (*RECORD_KINDS, "documents"):
+        if name == "facts":  # the fact model (store/facts.py), a view over the record tables
+            from .facts import facts_sql
+
+            sql = f"SELECT * FROM ({facts_sql()}) ORDER BY department, year, doc_id, line"
+        elif name in (*RECORD_KINDS, "documents"):
+            sql = f"SELECT * FROM {name}"
+        else:
             raise ValueError(f"unknown table {name!r}")
-        return self.con.execute(f"SELECT * FROM {name}").df()
+        with self.reading() as con:
+            return con.execute(sql).df()
 
     def counts(self) -> dict[str, int]:
-        return {kind: self.con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0] for kind in RECORD_KINDS}
+        with self.reading() as con:
+            return {kind: con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0] for kind in RECORD_KINDS}
 
     def check_totals(self) -> tuple[int, int]:
         passed = failed = 0
-        for kind in RECORD_KINDS:
-            for (checks,) in self.con.execute(f"SELECT checks FROM {kind}").fetchall():
-                for check in json.loads(checks or "[]"):
-                    if check["status"] == "pass":
-                        passed += 1
-                    else:
-                        failed += 1
+        with self.reading() as con:
+            for kind in RECORD_KINDS:
+                for (checks,) in con.execute(f"SELECT checks FROM {kind}").fetchall():
+                    for check in json.loads(checks or "[]"):
+                        if check["status"] == "pass":
+                            passed += 1
+                        else:
+                            failed += 1
         return passed, failed
+
+
+def _insert_document(con: duckdb.DuckDBPyConnection, doc: DocumentMeta) -> None:
+    values = document_row(doc)
+    names = ", ".join(f'"{name}"' for name in (*DOCUMENT_COLUMNS, "extracted_at"))
+    placeholders = ", ".join("?" for _ in DOCUMENT_COLUMNS)
+    con.execute(f"INSERT INTO documents ({names}) VALUES ({placeholders}, now())", values)
+
+
+def _insert_records(con: duckdb.DuckDBPyConnection, kind: str, records: list[Record]) -> None:
+    columns = [name for name, _ in kind_columns(kind)]
+    import pandas as pd
+
+    frame = pd.DataFrame([record_row(record, columns) for record in records], columns=columns)
+    con.register("incoming", frame)
+    try:
+        con.execute(f"INSERT INTO {kind} SELECT * FROM incoming")
+    finally:
+        con.unregister("incoming")
+
+
+def document_row(doc: DocumentMeta) -> list[object]:
+    """The values of DOCUMENT_COLUMNS (without ``extracted_at``) as stored: dicts and lists as JSON text."""
+    data = doc.model_dump(mode="json")
+    return [json.dumps(data[name], ensure_ascii=False) if isinstance(data[name], dict | list) else data[name]
+            for name in DOCUMENT_COLUMNS]
 
 
 def record_row(record: Record, columns: list[str]) -> list[object]:
@@ -177,10 +248,10 @@ def record_row(record: Record, columns: list[str]) -> list[object]:
 
 
 def export(store: Store, fmt: str, out: Path) -> list[Path]:
-    """One file per kind plus documents; CSV in UTF-8 with BOM so Excel shows Chinese correctly."""
+    """One file per kind plus documents and the fact model; CSV in UTF-8 with BOM so Excel shows Chinese correctly."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in ("documents", *RECORD_KINDS):
+    for name in ("documents", *RECORD_KINDS, "facts"):
         frame = store.table(name)
         path = out / f"{name}.{fmt}"
         if fmt == "csv":

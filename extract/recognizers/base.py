@@ -20,7 +20,15 @@ _NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|[(�
 _QUOTES = re.compile(r"[“”\"'‘’]")
 
 
+# Some PDFs print the numbering's punctuation after the words: '一、一般公共预算' reads '一一般公共预算、', '（二）教育支出'
+# reads '二教育支出()'.
+_DISPLACED_NUMBERING = re.compile(r"^(?:[二三四五六七八九]?十[一二三四五六七八九]?|[一二三四五六七八九])(?P<name>\S+?)(?:、|\(\)|（）)$")
+
+
 def strip_numbering(text: str) -> str:
+    displaced = _DISPLACED_NUMBERING.match(text.strip())
+    if displaced:
+        return displaced.group("name")
     return _NUMBERING.sub("", text).strip()
 
 
@@ -116,7 +124,7 @@ def table_measure(table: Table) -> str:
 
 def title_kind(title: str) -> str | None:
     """The table kind a title names; the order matters (specific before general)."""
-    t = title_key(title).replace("收入支出", "收支")
+    t = title_key(title).replace("收入支出", "收支").replace("总体情况表", "总表")
     if not t:
         return None
     rules: list[tuple[str, bool]] = [

@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 
 from yusuan.model import Cell, EconLine, FunctionLine, Provenance, Record
+from yusuan.vocab import thesaurus
 
 from ..numbers import is_number_cell
 from ..table import Column, Table
 from .base import BuildContext, Recognizer, register, table_measure, title_kind
+from .labels import is_prior, latest_year, read_part
 
 _CODE = re.compile(r"^\d{3}(?:\d{2}){0,2}$")
 _TOTAL_NAMES = ("合计", "总计")
@@ -168,20 +170,25 @@ def _first(columns: list[Column], predicate) -> Column | None:
 
 
 def function_fields(columns: list[Column]) -> dict[str, Column]:
+    """合计 / 基本支出 (人员经费, 公用经费) / 项目支出 columns by header meaning; a prior year's column ('2025年预算数'
+    beside '2026年预算数/总计') is none of them and stays in `other`."""
+    latest = latest_year([column.label for column in columns])
+    columns = [column for column in columns if not is_prior([read_part(part) for part in column.path], latest)]
     fields: dict[str, Column] = {}
     total = _first(
         columns,
-        lambda c: c.leaf_has("合计", "总计", "金额", "预算数", "决算数") and not c.has("基本支出", "项目支出", "本年收入"),
+        lambda c: c.leaf_has("合计", "总计", "金额", "预算数", "决算数")
+        and not {"basic", "project"} & set(spending_concepts(c)) and not c.has("本年收入"),
     )
     if total is None and columns:
         total = columns[0]
     if total is not None:
         fields["total"] = total
-    basic = _first(columns, lambda c: c.has("基本支出") and (c.leaf_has("基本支出", "小计", "合计") or c.name == "基本支出"))
+    basic = _first(columns, lambda c: _names(c, "basic"))
     if basic is not None and basic is not total:
         fields["basic"] = basic
     fields.update(_personnel_public(columns))
-    project = _first(columns, lambda c: c.leaf_has("项目支出") or (c.has("项目支出") and c.leaf_has("小计", "合计")))
+    project = _first(columns, lambda c: _names(c, "project"))
     if project is not None:
         fields["project"] = project
     return fields
@@ -193,7 +200,8 @@ class FunctionLineRecognizer(_CodedLineRecognizer):
     kinds = ("支出总表", "一般公共预算支出表", "财政拨款支出表", "政府性基金支出表", "国有资本经营支出表", "收入总表")
 
     def _header_fits(self, table: Table) -> bool:
-        return table.find("基本支出", "项目支出") is not None and table.find("人员经费", "工资福利") is None
+        uses = {concept for column in table.columns for concept in spending_concepts(column)}
+        return bool({"basic", "project"} & uses) and table.find("人员经费", "工资福利") is None
 
     def new_record(self, code: str | None, name: str) -> Record:
         return FunctionLine(code=code, name=name, level=level_of(code), parent_code=_parent(code), provenance=_EMPTY)
@@ -223,6 +231,19 @@ class EconLineRecognizer(_CodedLineRecognizer):
             fields["total"] = total
         fields.update(_personnel_public(columns))
         return fields
+
+
+def spending_concepts(column: Column) -> list[str | None]:
+    """The thesaurus spending concept each header part names (人员经费和公用经费支出 is 基本支出, 专项业务经费 项目支出)."""
+    vocab = thesaurus()
+    return [next((concept.key for concept, _ in vocab.mentions(part, "spending", colloquial=False)), None)
+            for part in column.path]
+
+
+def _names(column: Column, concept: str) -> bool:
+    """The column holds that concept: its own header names it, or it is the 小计 / 合计 under a header that does."""
+    concepts = spending_concepts(column)
+    return bool(concepts) and (concepts[-1] == concept or (concept in concepts and read_part(column.name).sums))
 
 
 def _personnel_public(columns: list[Column]) -> dict[str, Column]:

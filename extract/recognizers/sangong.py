@@ -1,35 +1,89 @@
-"""“三公”经费 tables, column-oriented (one row per unit) or row-oriented (one row per item)."""
+"""“三公”经费 tables in any orientation.
+
+The items (因公出国(境)费, 公务用车购置及运行费 and its two parts, 公务接待费, the 三公 total) are read through the shared
+thesaurus wherever they are printed: across the columns (one row per unit, year or measure) or down the rows (one
+column per amount, year, measure or funding source). Header parts that name no item say which block a figure belongs
+to: a measure (预算数 / 决算数), a year (an earlier year than the table's latest is the prior year's figure, not the
+budget year's), a change (增减: not a figure of its own) or a funding source (the item's own total is preferred over
+its 财政拨款 / 其他资金 split). A 合计 that also counts other items (会议费, 培训费, 机关运行经费) is not the 三公 total.
+"""
 
 from __future__ import annotations
 
-from yusuan.model import Provenance, Record, Sangong
+from dataclasses import dataclass, field
+
+from yusuan.model import Cell, Record, Sangong
 
 from ..numbers import is_number_cell
 from ..table import Column, Table
-from .base import BuildContext, Recognizer, register, strip_numbering, title_kind
-from .coded_lines import MEASURES, measure_groups
+from .base import BuildContext, Recognizer, register, table_measure, title_kind
+from .labels import Part, latest_year, read_part
 
-FIELDS = ("total", "overseas", "vehicle_total", "vehicle_purchase", "vehicle_operation", "reception")
+_VEHICLE_PARTS = ("vehicle_purchase", "vehicle_operation")
 
 
-def field_for(label: str, leaf: str) -> str | None:
-    """Map a header (or row label) to a 三公 field; None for 机关运行经费, 会议费, 培训费 and unrelated columns."""
-    if any(word in label for word in ("机关运行", "会议", "培训")) and "三公" not in leaf:
-        return None
-    if "出国" in leaf:
-        return "overseas" if "教学科研" not in leaf and "其他因公" not in leaf else None
-    if "接待" in leaf:
-        return "reception"
-    if "车" in label:
-        if "购置" in leaf and "运行" not in leaf:
-            return "vehicle_purchase"
-        if "运行" in leaf and "购置" not in leaf:
-            return "vehicle_operation"
-        if leaf in ("小计", "合计") or ("购置" in leaf and "运行" in leaf) or "运维" in leaf:
-            return "vehicle_total"
-    if "三公" in leaf or ("三公" in label and leaf in ("小计", "合计")):
-        return "total"
-    return None
+def item_of(parts: list[Part]) -> str | None:
+    """The 三公 field a header path or a row label (with the item above it) names: the deepest item, a sum under an item
+    is that item, and a part named under 公务用车购置及运行费 is one of its two parts (购置费 / 运行费)."""
+    found: str | None = None
+    for part in parts:
+        if part.item:
+            found = part.item
+        elif found == "vehicle_total":
+            found = vehicle_part(part) or found
+    return found
+
+
+def vehicle_part(part: Part) -> str | None:
+    """'购置费' / '运行维护费' printed under (or after) 公务用车购置及运行费: that item's part."""
+    qualified = read_part("公务用车" + part.text).item if part.other else None
+    return qualified if qualified in _VEHICLE_PARTS else None
+
+
+@dataclass
+class Block:
+    """The figures of one measure (and year) in the table."""
+
+    measure: str
+    year: int | None
+    columns: dict[str, tuple[tuple[int, int], Column]] = field(default_factory=dict)  # field → (preference, column)
+    sum_column: tuple[int, Column] | None = None  # a 合计 column that names no item (header depth, column)
+    mixed: bool = False  # other items are printed beside the 三公 items
+
+
+@dataclass(frozen=True)
+class BlockKey:
+    measure: str | None
+    year: int | None
+    prior: bool
+
+    @classmethod
+    def of(cls, parts: list[Part]) -> BlockKey:
+        """Measure and year from the parts that name nothing else (not '一般公共预算', a funding source)."""
+        plain = [part for part in parts if not part.other]
+        return cls(
+            measure=next((part.measure for part in plain if part.measure), None),
+            year=next((part.year for part in plain if part.year), None),
+            prior=any(part.prior for part in plain),
+        )
+
+
+def spread(keys: list[BlockKey], default_measure: str) -> list[list[BlockKey]]:
+    """The blocks each column belongs to. A column whose header names no measure (or year) takes the one the other
+    columns name, or belongs to each of them when they name several ('合计' beside '预算数 | 决算数')."""
+    measures = sorted({key.measure for key in keys if key.measure}) or [default_measure]
+    years = sorted({key.year for key in keys if key.year}) or [None]
+    return [
+        [BlockKey(measure, year, key.prior) for measure in ([key.measure] if key.measure else measures)
+         for year in ([key.year] if key.year else years)]
+        for key in keys
+    ]
+
+
+def measure_name(measure: str, year: int | None, prior: bool, latest_year: int | None) -> str:
+    if prior or (year is not None and latest_year is not None and year < latest_year):
+        return measure if measure.startswith("上年") else "上年" + measure
+    return measure
 
 
 @register
@@ -39,105 +93,173 @@ class SangongRecognizer(Recognizer):
     def score(self, table: Table) -> float:
         if title_kind(table.title) == "三公经费表":
             return 2.0
-        if table.find("因公出国") is not None and table.find("接待") is not None:
+        if len(self._column_items(table)) >= 2:
             return 1.5
+        if {"overseas", "reception"} <= set(self._row_items(table)):
+            return 1.2
         return 0.0
 
     def build(self, table: Table, ctx: BuildContext) -> list[Record]:
-        if self._row_oriented(table):
-            return self._build_row_oriented(table, ctx)
-        return self._build_column_oriented(table, ctx)
+        across, down = len(self._column_items(table)), len(set(self._row_items(table)))
+        if across >= 2 or (across and down < 2):
+            return self._build_items_across(table, ctx)
+        return self._build_items_down(table, ctx)
+
+    # ------------------------------------------------------------------ reading the layout
 
     @staticmethod
-    def _row_oriented(table: Table) -> bool:
-        labels = [cell.text for row in table.rows for cell in row if cell.text and not is_number_cell(cell.text)]
-        return any("因公出国" in text for text in labels) and any("接待" in text for text in labels)
+    def _column_items(table: Table) -> set[str]:
+        return {item for column in table.columns if (item := item_of([read_part(p) for p in column.path]))}
 
-    def _build_column_oriented(self, table: Table, ctx: BuildContext) -> list[Record]:
-        # 合计 includes 会议费/培训费 (Jiangsu) or 机关运行经费 when those columns are printed beside 三公.
-        total_is_mixed = table.find("会议", "培训", "机关运行") is not None
-        groups = {
-            measure: _fields(columns, total_is_mixed)
-            for measure, columns in measure_groups(table, table.columns).items()
-        }
-        mapped = {column.index for fields in groups.values() for column in fields.values()}
-        name_col = table.find("单位", "项目", leaf=True) or next(
-            (c for c in table.columns if c.index not in mapped and _is_text_column(table, c)), None
-        )
-        records: list[Record] = []
-        for measure, fields in groups.items():
-            if not fields:
-                continue
-            for row in table.rows:
-                unit_name = table.text(row, name_col).replace(" ", "") if name_col else ""
-                if not any(table.text(row, column) for column in fields.values()) and not unit_name:
+    @staticmethod
+    def _row_items(table: Table) -> list[str]:
+        found = []
+        for row in table.rows:
+            label = _row_label(row)
+            if label is not None and (item := read_part(label.text).item):
+                found.append(item)
+        return found
+
+    @staticmethod
+    def _latest_year(table: Table) -> int | None:
+        texts = [table.title, *(column.label for column in table.columns)]
+        return latest_year(texts + [cell.text for row in table.rows for cell in row if not is_number_cell(cell.text)])
+
+    def _blocks(self, table: Table, columns: list[Column]) -> list[Block]:
+        """Columns grouped by measure and year; within a block each field takes its most direct column."""
+        parsed = [(column, [read_part(p) for p in column.path]) for column in columns]
+        parsed = [(column, parts) for column, parts in parsed if not any(part.change for part in parts)]
+        keys = [BlockKey.of(parts) for _, parts in parsed]
+        blocks: dict[BlockKey, Block] = {}
+        for (column, parts), shared_keys in zip(parsed, spread(keys, table_measure(table)), strict=True):
+            for key in shared_keys:
+                block = blocks.setdefault(key, Block(measure=measure_name(key.measure, None, key.prior, None), year=key.year))
+                item = item_of(parts)
+                if item is None:
+                    named = [part for part in parts if part.sums or part.other]  # what the column holds, then its split
+                    if named and named[0].other:
+                        block.mixed = True
+                    elif named and (block.sum_column is None or len(named) < block.sum_column[0]):
+                        block.sum_column = (len(named), column)
                     continue
-                if not unit_name or unit_name in ("**",):
-                    unit_name = "合计"
-                record = Sangong(unit_name=unit_name, measure=measure, provenance=ctx.provenance(row, table.cell(row, name_col)))
-                for field, column in fields.items():
-                    value, source = ctx.money(table, table.cell(row, column))
-                    setattr(record, field, value)
-                    if source:
-                        record.values[field] = source
+                deepest = max(i for i, part in enumerate(parts) if part.item)
+                is_share = item == item_of(parts[: deepest + 1]) and any(part.other for part in parts[deepest + 1 :])
+                # the item's own column before a funding source's share of it, a column of this block before a shared one
+                preference = (int(is_share), int(len(shared_keys) > 1))
+                if item not in block.columns or preference < block.columns[item][0]:
+                    block.columns[item] = (preference, column)
+        return list(blocks.values())
+
+    # ------------------------------------------------------------------ items across the columns
+
+    def _build_items_across(self, table: Table, ctx: BuildContext) -> list[Record]:
+        money = [column for column in table.columns if not _is_text_column(table, column)]
+        blocks = [block for block in self._blocks(table, money) if block.columns]
+        latest = self._latest_year(table)
+        mapped_columns = [column for block in blocks for _, column in block.columns.values()]
+        name_col = next((c for c in table.columns if _is_text_column(table, c)), None)
+        records: list[Record] = []
+        for row in table.rows:
+            label_cell = table.cell(row, name_col)
+            label = read_part(label_cell.text) if label_cell is not None else Part("")
+            if label.change:
+                continue
+            if label.other:  # a unit's row
+                row_block, unit_name = Part(""), label.text
+            else:  # a row of one year or measure (上年 / 2026年预算数), the 合计 row or the one unlabelled row
+                row_block, unit_name = label, "合计"
+            if not label.text and not any(table.text(row, column) for column in mapped_columns):
+                continue
+            for block in blocks:
+                cells = {item: table.cell(row, column) for item, (_, column) in block.columns.items()}
+                measure = row_block.measure if row_block.measure and block.measure == table_measure(table) else block.measure
+                record = Sangong(
+                    unit_name=unit_name, measure=measure_name(measure, block.year or row_block.year, row_block.prior, latest),
+                    provenance=ctx.provenance(row, label_cell if label.text else None),
+                )
+                if "total" not in cells and block.sum_column is not None and not block.mixed:
+                    cells["total"] = table.cell(row, block.sum_column[1])
+                self._fill(record, table, cells, ctx)
                 records.append(self.stamp(record, table))
+        if not table.rows and blocks:
+            records.append(self._blank_record(table, ctx))
         return records
 
-    def _build_row_oriented(self, table: Table, ctx: BuildContext) -> list[Record]:
-        amount_col = next((c for c in table.columns if c.leaf_has("合计", "金额", "预算数", "决算数")), None)
-        record = Sangong(unit_name="合计", provenance=Provenance(source=ctx.source))
-        first_row = None
-        fallback_total = None
+    # ------------------------------------------------------------------ items down the rows
+
+    def _build_items_down(self, table: Table, ctx: BuildContext) -> list[Record]:
+        latest = self._latest_year(table)
+        label_col = next((c for c in table.columns if _is_text_column(table, c)), None)
+        money = [c for c in table.columns if c is not label_col and c.index > (label_col.index if label_col else -1)]
+        blocks = self._amount_blocks(table, money)
+        items: list[tuple[str, list[Cell]]] = []
+        sum_rows: list[list[Cell]] = []
+        mixed = False
+        parent: str | None = None  # 公务用车购置及运行费, whose parts follow as 购置费 / 运行费
         for row in table.rows:
-            label_cell = next((cell for cell in row if cell.text and not is_number_cell(cell.text)), None)
-            if label_cell is None:
+            label_cell = table.cell(row, label_col) if label_col else _row_label(row)
+            if label_cell is None or not label_cell.text:
                 continue
-            label = strip_numbering(label_cell.text.replace("其中:", "").replace("其中：", "").strip())
-            amount_cell = table.cell(row, amount_col) if amount_col else None
-            if amount_col is None:
-                amount_cell = next((c for c in row if c.col is not None and c.col > (label_cell.col or 0)), None)
-            value, source = ctx.money(table, amount_cell)
-            field = field_for(label, label)
-            if field is None and label in ("合计", "总计"):
-                fallback_total = (value, source, row)
+            part = read_part(label_cell.text)
+            item = part.item or (vehicle_part(part) if parent == "vehicle_total" else None)
+            if item is None:
+                if part.sums:
+                    sum_rows.append(row)
+                mixed = mixed or part.other
                 continue
-            if field is None or field in record.values or getattr(record, field) is not None:
-                continue
-            setattr(record, field, value)
-            if source:
-                record.values[field] = source
-            first_row = first_row or row
-        if record.total is None and fallback_total is not None:
-            record.total, source, row = fallback_total
-            if source:
-                record.values["total"] = source
-            first_row = row
-        if first_row is None:
+            if item == "vehicle_total":
+                parent = item
+            elif item not in _VEHICLE_PARTS:
+                parent = None
+            if item not in (name for name, _ in items):
+                items.append((item, row))
+        if not items:
             return []
-        record.provenance = ctx.provenance(first_row)
-        return [self.stamp(record, table)]
+        if "total" not in (name for name, _ in items) and sum_rows and not mixed:
+            items.append(("total", sum_rows[0]))
+        first_row = items[0][1]
+        records: list[Record] = []
+        for measure, year, column in blocks:
+            record = Sangong(unit_name="合计", measure=measure_name(measure, year, False, latest),
+                             provenance=ctx.provenance(first_row))
+            self._fill(record, table, {item: table.cell(row, column) for item, row in items}, ctx)
+            records.append(self.stamp(record, table))
+        return records
+
+    def _amount_blocks(self, table: Table, columns: list[Column]) -> list[tuple[str, int | None, Column]]:
+        """One amount column per measure and year: its 合计 / 金额 column, else its first column (funding sources
+        split the amount to the right of it)."""
+        used = [column for column in columns if column.name or any(table.text(row, column) for row in table.rows)]
+        parsed = [(column, [read_part(p) for p in column.path]) for column in used]
+        parsed = [(column, parts) for column, parts in parsed if not any(part.change for part in parts)]
+        keys = [BlockKey.of(parts) for _, parts in parsed]
+        chosen: dict[BlockKey, tuple[tuple[int, int], Column]] = {}
+        for (column, parts), shared_keys in zip(parsed, spread(keys, table_measure(table)), strict=True):
+            leaf = parts[-1] if parts else Part("")
+            for key in shared_keys:
+                preference = (int(leaf.other), int(len(shared_keys) > 1))
+                if key not in chosen or preference < chosen[key][0]:
+                    chosen[key] = (preference, column)
+        return [(measure_name(key.measure, None, key.prior, None), key.year, column) for key, (_, column) in chosen.items()]
+
+    # ------------------------------------------------------------------ records
+
+    @staticmethod
+    def _fill(record: Sangong, table: Table, cells: dict[str, Cell | None], ctx: BuildContext) -> None:
+        for item, cell in cells.items():
+            value, source = ctx.money(table, cell)
+            setattr(record, item, value)
+            if source:
+                record.values[item] = source
+
+    def _blank_record(self, table: Table, ctx: BuildContext) -> Record:
+        """A 三公 table printed with its header and no figures: one 合计 record with blank fields."""
+        anchor = table.header_rows[0] if table.header_rows else [Cell(text="", raw="", page=table.grid.page)]
+        return self.stamp(Sangong(unit_name="合计", measure=table_measure(table), provenance=ctx.provenance(anchor)), table)
 
 
-def _field_leaf(column: Column) -> str:
-    """The header part naming what a column holds: under 预算数/决算数 leaves that is the part above."""
-    if column.name in MEASURES and len(column.path) > 1:
-        return column.path[-2]
-    return column.name
-
-
-def _fields(columns: list[Column], total_is_mixed: bool) -> dict[str, Column]:
-    fields: dict[str, Column] = {}
-    total_candidate: Column | None = None
-    for column in columns:
-        leaf = _field_leaf(column)
-        field = field_for(column.label, leaf)
-        if field and field not in fields:
-            fields[field] = column
-        if "合计" in leaf and total_candidate is None and not column.has("车"):
-            total_candidate = column
-    if "total" not in fields and total_candidate is not None and (not total_is_mixed or total_candidate.has("三公")):
-        fields["total"] = total_candidate
-    return fields
+def _row_label(row: list[Cell]) -> Cell | None:
+    return next((cell for cell in row if cell.text and not is_number_cell(cell.text)), None)
 
 
 def _is_text_column(table: Table, column: Column) -> bool:

@@ -1,0 +1,72 @@
+"""`yusuan audit PATH|--doc ID` — find the problems in a disclosure; `yusuan eval audit` scores it on the fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+DataOption = typer.Option(None, "--data", help="data directory (default ./yusuan-data or $YUSUAN_DATA)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("audit")(audit_command)
+
+
+def audit_command(
+    path: Path | None = typer.Argument(None, help="a disclosure file (PDF, spreadsheet, docx, html, text)"),
+    doc: str | None = typer.Option(None, "--doc", help="a document id in the store (its source file is re-read)"),
+    fmt: str = typer.Option("md", "--format", "-f", help="md, csv, json or html"),
+    annotate: Path | None = typer.Option(None, "--annotate", help="write a copy of the PDF with the issues boxed here"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="write the report here instead of stdout"),
+    data: Path | None = DataOption,
+) -> None:
+    """Audit one disclosure: completeness, arithmetic in and across tables, text vs tables, text arithmetic, lint."""
+    from . import audit_path
+    from .report import FORMATS, render
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"one of {', '.join(FORMATS)}", param_hint="--format")
+    if (path is None) == (doc is None):
+        raise typer.BadParameter("give a file PATH or --doc ID (one of them)")
+    try:
+        source = path if path is not None else _stored(doc, data)
+        extraction, issues = audit_path(source)
+    except (LookupError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    report = render(issues, extraction.document, fmt)
+    if out:
+        out.write_text(report, encoding="utf-8")
+    else:
+        typer.echo(report, nl=False)
+    if annotate:
+        if Path(source).suffix.lower() != ".pdf":
+            typer.echo("error: --annotate needs a PDF", err=True)
+            raise typer.Exit(2)
+        from .annotate import annotate_pdf
+
+        typer.echo(f"annotated: {annotate_pdf(source, issues, annotate)}", err=True)
+
+
+def _stored(doc_id: str, data: Path | None) -> Path:
+    from yusuan.config import db_path
+    from yusuan.store import Store
+
+    from .source import stored_source
+
+    if not db_path(data).exists():
+        raise LookupError(f"no store at {db_path(data)}; run yusuan extract first")
+    with Store(db_path(data), read_only=True) as store:
+        return stored_source(store.con, doc_id)
+
+
+def eval_audit_command(
+    fixtures: Path = typer.Option(Path("eval/audit"), "--fixtures", help="folder of audit fixtures (*.json)"),
+    as_json: bool = typer.Option(False, "--json", help="print the per-document results as JSON"),
+) -> None:
+    """Precision and recall of `yusuan audit` per rule family on the hand-labelled issue fixtures."""
+    from .evaluate import format_report, run_eval
+
+    result = run_eval(fixtures)
+    typer.echo(result.model_dump_json(indent=2) if as_json else format_report(result))

@@ -1,0 +1,121 @@
+"""功能分类 items named in the text ('公共安全支出(204类)司法(06款)行政运行(01项)1672.67万元') and the table lines
+they stand for."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from yusuan.model import FunctionLine
+
+from .context import AuditContext, Figure, Paragraph, figures
+
+# a name may hold a bracketed word of its own ('党委办公厅(室)及相关机构事务(款)')
+_MARKER = re.compile(r"(?P<name>(?:[\u4e00-\u9fff、“”\"]|[（(][\u4e00-\u9fff]{1,4}(?<![类款项])[)）])+?)"
+                     r"\s*[（(]\s*(?P<code>\d{2,3})?\s*(?P<level>类|款|项)\s*[)）]")
+_LEVELS = ("类", "款", "项")
+SPENDING_TABLES = ("一般公共预算支出表", "支出总表")
+
+
+@dataclass
+class NamedLevel:
+    name: str
+    code: str | None
+    level: str
+    start: int
+    end: int
+
+
+@dataclass
+class TextItem:
+    """One item of the 说明: its 类/款/项 path as printed, the amount printed right after it, and its segment."""
+
+    paragraph: Paragraph
+    start: int  # segment start within the paragraph text
+    text: str
+    path: list[NamedLevel]
+    amount: Figure | None
+
+    @property
+    def full_code(self) -> str | None:
+        codes = [level.code for level in self.path]
+        if not codes or any(code is None for code in codes):
+            return None
+        return "".join(codes)
+
+    def figure_after(self, *labels: str) -> Figure | None:
+        """The first amount printed after one of the labels ('年初预算为', '支出决算为')."""
+        for label in labels:
+            index = self.text.find(label)
+            if index >= 0:
+                found = [f for f in figures(self.text[index:], self.start + index) if f.unit != "%"]
+                if found and found[0].start - (self.start + index) <= len(label) + 3:
+                    return found[0]
+        return None
+
+
+def text_items(ctx: AuditContext) -> list[TextItem]:
+    items: list[TextItem] = []
+    for paragraph in ctx.body_paragraphs:
+        for start, text in paragraph.segments():
+            path: list[NamedLevel] = []
+            position = 0
+            for match in _MARKER.finditer(text):
+                if match.start() - position > (12 if not path else 3):
+                    break
+                name = match["name"].strip("、“”\"")
+                name = re.sub(r"^[\d一二三四五六七八九十]+[、.．]", "", name)
+                path.append(NamedLevel(name, match["code"], match["level"], start + match.start(), start + match.end()))
+                position = match.end()
+            if not path or [p.level for p in path] != list(_LEVELS[_LEVELS.index(path[0].level) :][: len(path)]):
+                continue
+            after = [f for f in figures(text[position:], start + position) if f.unit != "%"]
+            amount = after[0] if after and after[0].start - (start + position) <= 1 else None
+            items.append(TextItem(paragraph, start, text, path, amount))
+    return items
+
+
+def spending_lines(ctx: AuditContext) -> list[FunctionLine]:
+    """The 一般公共预算 支出 table's coded lines (or the 支出总表's when there is none), 决算数 first for 决算."""
+    for table_kind in SPENDING_TABLES:
+        lines = [r for r in ctx.table_records("function_line", table_kind) if r.code]
+        if lines:
+            measures = {line.measure for line in lines}
+            if "决算数" in measures:
+                lines = [line for line in lines if line.measure == "决算数"]
+            return lines
+    return []
+
+
+def resolve(item: TextItem, lines: list[FunctionLine]) -> FunctionLine | None:
+    """The table line of an item: by its printed codes, else by its printed names (项 under its 款 under its 类)."""
+    code = item.full_code
+    if code:
+        return next((line for line in lines if line.code == code), None)
+    by_code = {line.code: line for line in lines}
+    names = [level.name for level in item.path]
+    for line in lines:
+        chain, current = [], line
+        while current is not None:
+            chain.insert(0, current.name)
+            current = by_code.get(current.parent_code) if current.parent_code else None
+        printed_chain = len(chain) >= len(names) and all(same_name(a, b) for a, b in zip(chain[-len(names) :], names, strict=True))
+        if printed_chain and _depth(line.code) == _depth_of(item):
+            return line
+    return None
+
+
+def same_name(printed: str, other: str) -> bool:
+    """The same 科目 name, whatever the spaces, quotes and brackets, and 其它 written for 其他."""
+    def plain(name: str) -> str:
+        return re.sub(r"[\s“”\"()（）]", "", name).replace("其它", "其他")
+
+    return plain(printed) == plain(other)
+
+
+def _depth(code: str | None) -> int:
+    return {3: 1, 5: 2, 7: 3}.get(len(code or ""), 0)
+
+
+def _depth_of(item: TextItem) -> int:
+    return _LEVELS.index(item.path[-1].level) + 1

