@@ -1,31 +1,34 @@
 """FastAPI service: health, uploads with background extraction, records, ask, search and the web page at /.
 
-The app holds one DuckDB connection to the store for its lifetime; each request works on its own cursor of it
-(opening the database per request costs ~30 ms at 10,000 documents). The QA engine's StoreView cache is keyed on
-the database path and invalidated when the documents table changes (uploads included)."""
+The app keeps no connection to the store: each request opens a short-lived read-only one under the store's shared
+lock (yusuan.store.lock), so `yusuan extract`, `index`, `ask` and `export` work on the same data directory while
+it runs. /ask keeps the QA engine's StoreView and its answers for as long as the store's generation (a counter every
+writer moves on) is unchanged, so a repeated question opens nothing. Uploads: see yusuan.api.uploads."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import duckdb
-from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from yusuan.config import db_path
-from yusuan.qa.engine import Answer, invalidate_view
+from yusuan.qa.engine import Answer
+from yusuan.store.lock import StoreBusy, StoreConnection, generation, reading
+
+from .uploads import UploadRejected, Uploads, UploadSettings, receive
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 ANSWER_CACHE = 256
+MAX_OFFSET = 2**40  # far past any store; keeps OFFSET inside DuckDB's integers
+MAX_TEXT = 200  # longest doc_id / department / table_kind filter
 RECORD_KINDS = ("budget_total", "function_line", "econ_line", "sangong", "project", "indicator", "fact")
 STATIC = Path(__file__).parent / "static"
 
@@ -36,47 +39,53 @@ class ApiError(Exception):
 
 
 def create_app(data_dir: str | Path | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
-               answer_cache: int = ANSWER_CACHE) -> FastAPI:
-    """`answer_cache`: how many /ask answers to keep per store version (0 = off); rule-based answers only."""
+               answer_cache: int = ANSWER_CACHE, uploads: UploadSettings | None = None) -> FastAPI:
+    """`answer_cache`: how many /ask answers to keep per store version (0 = off); rule-based answers only.
+    `uploads`: limits and workers for POST /documents (its max_bytes defaults to `max_upload_bytes`)."""
     from yusuan.store import Store
 
     directory = Path(data_dir) if data_dir else None
     database = db_path(directory)
-    with Store(database):  # make sure the schema exists before the first read-only request
-        pass
-    write_lock = threading.Lock()
-    jobs: dict[str, dict[str, Any]] = {}
-    shared: dict[str, duckdb.DuckDBPyConnection | None] = {"con": None}
-    con_lock = threading.Lock()
+    store = Store(database)  # creates the schema if needed; holds no connection
+    settings = uploads or UploadSettings(max_bytes=max_upload_bytes)
     answers: OrderedDict[tuple[Any, str], bytes] = OrderedDict()  # (store signature, question) → answer JSON
     answers_lock = threading.Lock()
+    views: dict[str, Any] = {}  # "current": (store generation, StoreView)
+    started: dict[str, Uploads] = {}
+    started_lock = threading.Lock()
+
+    def upload_jobs() -> Uploads:
+        """Started with the app (its threads and worker processes belong to the serving process)."""
+        with started_lock:
+            if "uploads" not in started:
+                started["uploads"] = Uploads(database.parent, store, settings)
+            return started["uploads"]
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        upload_jobs()
         yield
-        with con_lock:
-            if shared["con"] is not None:
-                shared["con"].close()
-                shared["con"] = None
+        started["uploads"].close()
 
     app = FastAPI(title="yusuan", description="Chinese budget disclosures → typed records: records, QA and search.",
                   version="0.1.0", lifespan=lifespan)
-
-    def connect() -> duckdb.DuckDBPyConnection:
-        """A cursor (its own connection) on the app's long-lived connection; the same configuration as the writer
-        (Store) so both share one database instance in-process."""
-        with con_lock:
-            if shared["con"] is None:
-                shared["con"] = duckdb.connect(str(database))
-            return shared["con"].cursor()
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"error": exc.message}, status_code=exc.status)
 
+    @app.exception_handler(UploadRejected)
+    async def _upload_rejected(_: Request, exc: UploadRejected) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(StoreBusy)
+    async def _store_busy(_: Request, exc: StoreBusy) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -95,111 +104,83 @@ def create_app(data_dir: str | Path | None = None, max_upload_bytes: int = MAX_U
     def health() -> dict[str, Any]:
         return {"status": "ok"}
 
-    def _extract(job_id: str, path: Path, original_name: str) -> None:
-        from yusuan.extract.batch import extract_one
-
-        jobs[job_id]["status"] = "running"
+    @app.post("/documents", status_code=202, openapi_extra={"requestBody": {"required": True, "content": {
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary"}}}}}}})
+    async def upload(request: Request) -> JSONResponse:
+        """Queue a file (pdf, xlsx, xls, docx, html, txt, md) for extraction; poll its status_url."""
+        jobs = upload_jobs()
+        job_id = jobs.reserve()
         try:
-            extraction, outcome = extract_one(str(path), timeout=None)
-            if extraction is None:
-                jobs[job_id].update(status="failed", error=f"{outcome.stage}: {outcome.reason}")
-                return
-            with write_lock, Store(database) as store:
-                store.replace(extraction)
-            invalidate_view(str(database))
-            doc = extraction.document
-            jobs[job_id].update(status="done", doc_id=doc.doc_id, department=doc.department, year=doc.year,
-                                records=len(extraction.records))
-        except Exception as exc:  # the job reports, the server lives on
-            jobs[job_id].update(status="failed", error=f"{type(exc).__name__}: {exc}")
-
-    @app.post("/documents", status_code=202)
-    async def upload(request: Request, file: UploadFile = File(...)) -> JSONResponse:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_upload_bytes + 1024 * 1024:
-            raise ApiError(413, f"file too large (limit {max_upload_bytes // (1024 * 1024)} MB)")
-        name = Path(file.filename or "upload.bin").name
-        updir = Path(tempfile.mkdtemp(prefix="yusuan-upload-", dir=str(database.parent)))
-        target = updir / name
-        size = 0
-        with target.open("wb") as out:
-            while chunk := await file.read(1024 * 1024):
-                size += len(chunk)
-                if size > max_upload_bytes:
-                    out.close()
-                    shutil.rmtree(updir, ignore_errors=True)
-                    raise ApiError(413, f"file too large (limit {max_upload_bytes // (1024 * 1024)} MB)")
-                out.write(chunk)
-        if size == 0:
-            shutil.rmtree(updir, ignore_errors=True)
-            raise ApiError(400, "empty file")
-        job_id = uuid.uuid4().hex[:12]
-        jobs[job_id] = {"job_id": job_id, "status": "queued", "filename": name, "bytes": size}
-        threading.Thread(target=_extract, args=(job_id, target, name), daemon=True).start()
-        return JSONResponse({**jobs[job_id], "status_url": f"/documents/{job_id}"}, status_code=202)
+            name, size, sha256 = await receive(request, jobs.folder / job_id, settings.max_bytes)
+        except BaseException:
+            jobs.cancel(job_id)
+            raise
+        job = jobs.submit(job_id, name, size, sha256)
+        return JSONResponse({**job, "status_url": f"/documents/{job_id}"}, status_code=202)
 
     @app.get("/documents/{doc_id}/issues")
     def document_issues(doc_id: str) -> dict[str, Any]:
         """Audit issues of a stored document, computed on demand from its source file (yusuan.audit)."""
         from yusuan.audit.source import stored_issues
 
-        con = connect()
-        try:
-            return stored_issues(con, doc_id)
-        except LookupError as exc:
-            raise ApiError(404, str(exc)) from exc
-        finally:
-            con.close()
+        with reading(database) as con:
+            try:
+                return stored_issues(con, doc_id)
+            except LookupError as exc:
+                raise ApiError(404, str(exc)) from exc
 
     @app.get("/documents/{job_id}")
     def job_status(job_id: str) -> dict[str, Any]:
-        if job_id not in jobs:
+        job = upload_jobs().status(job_id)
+        if job is None:
             raise ApiError(404, f"unknown job {job_id}")
-        return jobs[job_id]
+        return job
 
     @app.get("/documents")
-    def documents(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
-        con = connect()
-        try:
+    def documents(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> dict[str, Any]:
+        with reading(database) as con:
             cur = con.execute("SELECT doc_id, source, department, region, level, year, doc_kind, unit_original, layout, "
                               "pages FROM documents ORDER BY source LIMIT ? OFFSET ?", [limit, offset])
             cols = [c[0] for c in cur.description]
             rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
             total = con.execute("SELECT count(*) FROM documents").fetchone()[0]
-        finally:
-            con.close()
         return {"total": total, "limit": limit, "offset": offset, "documents": rows}
 
     @app.get("/records/{kind}")
-    def records(kind: str, doc_id: str | None = None, department: str | None = None, year: int | None = None,
-                table_kind: str | None = None, limit: int = Query(100, ge=1, le=1000),
-                offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    def records(kind: str, doc_id: str | None = Query(None, max_length=MAX_TEXT),
+                department: str | None = Query(None, max_length=MAX_TEXT), year: int | None = Query(None, ge=0, le=9999),
+                table_kind: str | None = Query(None, max_length=MAX_TEXT), limit: int = Query(100, ge=1, le=1000),
+                offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> dict[str, Any]:
         if kind not in RECORD_KINDS:
             raise ApiError(404, f"unknown record kind {kind!r}; one of {', '.join(RECORD_KINDS)}")
         where = ("(?::VARCHAR IS NULL OR t.doc_id = ?) AND (?::VARCHAR IS NULL OR d.department = ?) "
                  "AND (?::BIGINT IS NULL OR d.year = ?) AND (?::VARCHAR IS NULL OR t.table_kind = ?)")
         params = [doc_id, doc_id, department, department, year, year, table_kind, table_kind]
-        con = connect()
-        try:
+        with reading(database) as con:
             total = con.execute(f"SELECT count(*) FROM {kind} t JOIN documents d USING (doc_id) WHERE {where}",
                                 params).fetchone()[0]
             cur = con.execute(f"SELECT t.* FROM {kind} t JOIN documents d USING (doc_id) WHERE {where} "
                               "ORDER BY t.doc_id, t.line, t.record_id LIMIT ? OFFSET ?", [*params, limit, offset])
             cols = [c[0] for c in cur.description]
             rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-        finally:
-            con.close()
         return {"kind": kind, "total": total, "limit": limit, "offset": offset, "records": rows}
 
     @app.get("/ask", response_model=Answer)
     def ask(q: str = Query(..., min_length=1, max_length=500)) -> Response:
         from yusuan.qa.engine import Engine, store_view
 
-        con = connect()
-        try:
-            # the app is the store's only writer (it holds the database open) and invalidates the view after each
-            # upload, so the store's signature is re-read at most once a second
-            view = store_view(con, str(database), max_age=1.0)
+        held = views.get("current")
+        if held is not None and held[0] == generation(database):  # nothing written since: no need to open the store
+            with answers_lock:
+                body = answers.get((held[1].signature, q))
+            if body is not None:
+                return Response(body, media_type="application/json")
+        with reading(database) as con:
+            now = generation(database)  # steady while the read lock is held
+            held = views.get("current")
+            view = held[1] if held is not None and held[0] == now else store_view(con, str(database))
+            views["current"] = (now, view)
             cache_key = (view.signature, q)
             with answers_lock:
                 body = answers.get(cache_key)
@@ -215,8 +196,6 @@ def create_app(data_dir: str | Path | None = None, max_upload_bytes: int = MAX_U
                         answers[cache_key] = body
                         while len(answers) > answer_cache:
                             answers.popitem(last=False)
-        finally:
-            con.close()
         return Response(body, media_type="application/json")
 
     @app.get("/search")
@@ -228,4 +207,7 @@ def create_app(data_dir: str | Path | None = None, max_upload_bytes: int = MAX_U
             raise ApiError(503, f"search index unavailable: {error}")
         return {"query": q, "results": results}
 
+    from yusuan.api.viewer import install_viewer
+
+    install_viewer(app, lambda: StoreConnection(database))  # read-only, under the shared lock; closing releases it
     return app

@@ -207,7 +207,10 @@ def locate_raw(ctx: AuditContext, page: int | None, line_number: int | None, raw
         for index, line in enumerate(paragraph.lines):
             if line.line != line_number or (page is not None and line.page != page):
                 continue
+            # spacing inside a printed figure ("12323.46 万元") differs between readers: compare without it
+            wanted = "".join(raw.split())
             for figure in figures(paragraph.text[paragraph.starts[index] :], paragraph.starts[index]):
-                if raw.startswith(figure.raw) or figure.raw in raw or raw.endswith(figure.raw):
+                printed = "".join(figure.raw.split())
+                if wanted.startswith(printed) or printed in wanted or wanted.endswith(printed):
                     return paragraph, figure
     return None

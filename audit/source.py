@@ -17,7 +17,12 @@ def stored_source(con, doc_id: str) -> Path:
     source, sha256 = rows[0]
     path = Path(source)
     if not path.is_file():
-        raise LookupError(f"source file of {doc_id} is gone: {source}")
+        from yusuan.config import archived_source
+
+        ((_, _, database),) = con.execute("PRAGMA database_list").fetchall()[:1]
+        path = archived_source(Path(database).parent, doc_id) if database else None
+        if path is None:
+            raise LookupError(f"source file of {doc_id} is gone: {source}")
     if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
         raise LookupError(f"source file of {doc_id} changed since extraction: {source}")
     return path

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -33,27 +34,72 @@ from yusuan.store import Store
 
 from .worker import FileOutcome, Task, extract_one, rss_mb, task_name
 
-__all__ = ["SUFFIXES", "BatchResult", "FileOutcome", "collect_files", "extract_one", "run_batch", "write_error_report"]
+__all__ = ["SUFFIXES", "BatchResult", "FileOutcome", "WorkerPool", "collect_files", "extract_one", "run_batch",
+           "write_error_report"]
 
 SUFFIXES = {".pdf", ".xlsx", ".xlsm", ".xls", ".docx", ".html", ".htm", ".shtml", ".jsp", ".txt", ".md"}
 
 POLL_S = 0.25  # how often busy workers are checked for overrunning their time or memory
 
 
-def collect_files(paths: Iterable[str | Path]) -> list[Path]:
+def collect_files(paths: Iterable[str | Path], refused: list[FileOutcome] | None = None) -> list[Path]:
     """Files named explicitly are taken as they are; folders are walked for SUFFIXES, skipping hidden files and
-    Office lock files (``~$…``)."""
+    Office lock files (``~$…``). A walk stays inside its folder: a symbolic link out of it is not followed.
+    What cannot be read at all (a link out, a missing path, a pipe or device, a file without read permission) is
+    left out and, when ``refused`` is given, added to it as a failed outcome (stage ``walk``)."""
     files: list[Path] = []
+
+    def refuse(path: Path, reason: str) -> None:
+        if refused is not None:
+            refused.append(FileOutcome(str(path), "failed", "walk", reason))
+
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend(sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith((".", "~$"))
-                and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
-            ))
+            files.extend(_walk(path, refuse))
+            continue
+        problem = _unreadable(path)
+        if problem:
+            refuse(path, problem)
         else:
             files.append(path)
     return files
+
+
+def _walk(folder: Path, refuse: Callable[[Path, str], None]) -> list[Path]:
+    root = folder.resolve()
+    found: list[Path] = []
+    for directory, subfolders, names in os.walk(folder):  # does not descend into linked folders
+        here = Path(directory)
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        for name in subfolders:
+            if (here / name).is_symlink() and not (here / name).resolve().is_relative_to(root):
+                refuse(here / name, "symbolic link to a folder outside the walked folder: not followed")
+        for name in sorted(names):
+            path = here / name
+            if path.suffix.lower() not in SUFFIXES or name.startswith((".", "~$")):
+                continue
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                refuse(path, "symbolic link to a file outside the walked folder: not followed")
+            elif problem := _unreadable(path):
+                refuse(path, problem)
+            else:
+                found.append(path)
+    return sorted(found)
+
+
+def _unreadable(path: Path) -> str:
+    """Why the file cannot be read at all ('' when it can be tried)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "no such file" if not path.is_symlink() else "broken symbolic link"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a pipe, device or socket)"
+    if not os.access(path, os.R_OK):
+        return "cannot be read: permission denied"
+    return ""
 
 
 def sha256_of(path: Path) -> str | None:
@@ -105,23 +151,27 @@ def run_batch(
     files: list[Path], store: Store, workers: int = 1, timeout: float | None = 300, force: bool = False,
     on_progress: Callable[[FileOutcome], None] | None = None, max_tasks_per_child: int = 50,
     max_memory_mb: float | None = 4096, on_start: Callable[[int, int], None] | None = None,
-    task: Task = extract_one,
+    task: Task = extract_one, refused: Iterable[FileOutcome] = (),
 ) -> BatchResult:
     """Extract ``files`` into ``store``.
 
     ``workers`` worker processes read the files (0: read them in this process, without isolation — for
     debugging). ``on_start(to_extract, skipped)`` is called once the unchanged files are known, then
-    ``on_progress(outcome)`` once per file (skipped files first), after its rows are committed."""
+    ``on_progress(outcome)`` once per file (``refused`` ones from :func:`collect_files` and skipped files first),
+    after its rows are committed."""
     outcomes: list[FileOutcome] = []
     todo: list[str] = []
     skipped: list[FileOutcome] = []
     seen: dict[str, str] = {}
+    digests: dict[str, str] = {}
     # one read connection for the whole scan (documents are written one by one below); forced runs read nothing
     with nullcontext() if force else store.reading():
         for path in files:
             digest = sha256_of(path)
             if digest and digest in seen:
                 skipped.append(FileOutcome(str(path), "skipped", reason=f"same content as {seen[digest]}"))
+            elif digest and not force and (reason := store.rejection(digest, __version__)):
+                skipped.append(FileOutcome(str(path), "not_budget", "classify", f"{reason} (decided by an earlier run)"))
             elif digest and not force and store.is_current(digest, __version__):
                 warnings, ocr = _stored_problems(store, digest)
                 skipped.append(FileOutcome(str(path), "skipped", reason="unchanged (same sha256 already extracted)",
@@ -130,9 +180,10 @@ def run_batch(
                 todo.append(str(path))
             if digest:
                 seen.setdefault(digest, str(path))
+                digests[str(path)] = digest
     if on_start:
         on_start(len(todo), len(skipped))
-    for outcome in skipped:
+    for outcome in [*refused, *skipped]:
         outcomes.append(outcome)
         if on_progress:
             on_progress(outcome)
@@ -143,6 +194,8 @@ def run_batch(
                 store.replace(extraction)
             except Exception as exc:
                 outcome.status, outcome.stage, outcome.reason = "failed", "store", f"{type(exc).__name__}: {exc}"
+        elif outcome.status == "not_budget" and outcome.source in digests:
+            store.reject(digests[outcome.source], outcome.source, outcome.reason, __version__)
         outcomes.append(outcome)
         if on_progress:
             on_progress(outcome)
@@ -151,7 +204,7 @@ def run_batch(
         for path in todo:
             finish(*task(path, timeout))
     else:
-        _WorkerPool(workers, timeout, max_tasks_per_child, max_memory_mb, task).run(todo, finish)
+        WorkerPool(workers, timeout, max_tasks_per_child, max_memory_mb, task).run(todo, finish)
     return BatchResult(outcomes)
 
 
@@ -173,12 +226,16 @@ class _Worker:
 
 
 @dataclass
-class _WorkerPool:
+class WorkerPool:
+    """Up to ``size`` worker processes reading files, each file under the time and memory limits; the batch
+    extractor and the API's uploads both read files through it. Workers start in ``cwd`` (default: here)."""
+
     size: int
     timeout: float | None
     max_tasks: int
     max_memory_mb: float | None
     task: Task
+    cwd: str | None = None
     workers: list[_Worker] = field(default_factory=list)
 
     @property
@@ -189,12 +246,14 @@ class _WorkerPool:
     def _spawn(self) -> _Worker:
         task_r, task_w = os.pipe()
         result_r, result_w = os.pipe()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # the same yusuan as here
+        # the same yusuan as here, wherever the worker starts
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p)}
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "yusuan.extract.worker", str(task_r), str(result_w), task_name(self.task),
                  str(os.getpid())],
                 pass_fds=(task_r, result_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
+                cwd=self.cwd,
             )
         finally:
             os.close(task_r)
@@ -222,11 +281,15 @@ class _WorkerPool:
         worker.path, worker.started = path, time.monotonic()
         return True
 
-    def run(self, todo: list[str], finish: Callable[[Extraction | None, FileOutcome], None]) -> None:
+    def run(self, todo: list[str], finish: Callable[[Extraction | None, FileOutcome], None],
+            more: Callable[[], list[str]] | None = None) -> None:
+        """Read ``todo`` (and whatever ``more()`` hands over while files are being read) until none is left."""
         queue = deque(todo)
         failures = 0  # workers in a row that died before taking a file
         try:
             while queue or any(w.path for w in self.workers):
+                if more is not None:
+                    queue.extend(more())
                 while len(self.workers) < self.size and sum(w.path is None for w in self.workers) < len(queue):
                     self._spawn()
                 for worker in [w for w in self.workers if w.path is None]:

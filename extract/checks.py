@@ -90,11 +90,15 @@ def check_row_columns(records: list[Record]) -> None:
         project = getattr(record, "project", None)
         personnel = getattr(record, "personnel", None)
         public = getattr(record, "public", None)
-        if total is not None and (basic is not None or project is not None) and record.kind == "function_line":
+        # a table without a 基本支出 subtotal column (人员支出 | 公用经费 | 项目支出, Zhejiang) sums its two parts instead
+        basic_parts = [basic] if basic is not None else _present([personnel, public])
+        if total is not None and (basic_parts or project is not None) and record.kind == "function_line":
             others = [value for header, value in record.other.items() if value is not None and _is_spending_use(header)]
-            _attach([record], "columns_sum:basic+project", total, (basic or 0) + (project or 0) + sum(others),
-                    "total vs 基本支出 + 项目支出" + "".join(f" + {h}" for h, v in record.other.items()
-                                                          if v is not None and _is_spending_use(h)), 2 + len(others))
+            basic_label = "基本支出" if basic is not None else "人员经费 + 公用经费"
+            _attach([record], "columns_sum:basic+project", total, sum(basic_parts) + (project or 0) + sum(others),
+                    f"total vs {basic_label} + 项目支出" + "".join(f" + {h}" for h, v in record.other.items()
+                                                               if v is not None and _is_spending_use(h)),
+                    len(basic_parts) + 1 + len(others))
         if basic is not None and (personnel is not None or public is not None):
             _attach([record], "columns_sum:personnel+public", basic, (personnel or 0) + (public or 0),
                     "基本支出 vs 人员经费 + 公用经费", 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -46,15 +47,14 @@ def extract_command(
     if engine not in ("local", "ray"):
         console.print(f"[red]unknown engine {engine!r}: use local or ray[/red]")
         raise typer.Exit(2)
-    files = collect_files(expand_list_files(paths))
-    if not files:
+    refused: list[FileOutcome] = []  # named or linked files that cannot be read: reported, the rest goes on
+    files = collect_files(expand_list_files(paths), refused)
+    if not files and not refused:
         console.print("[red]no files found[/red]")
         raise typer.Exit(2)
     directory = resolve_data_dir(data)
     started = time.perf_counter()
     if engine == "ray":
-        from functools import partial
-
         from yusuan.store.dataset import Dataset
 
         from .ray_engine import print_summary, run_on_ray
@@ -62,11 +62,13 @@ def extract_command(
         dataset = Dataset(directory / "dataset")
         result = _run_with_progress(files, dataset, workers, timeout or None, max_memory or None, force,
                                     run=partial(run_on_ray, address=address))
+        result.outcomes.extend(refused)
         report = write_error_report(result, directory)
         print_summary(console, result, dataset, report, time.perf_counter() - started)
         raise typer.Exit(1 if result.failed else 0)
     with Store(db_path(directory)) as store:
-        result = _run_with_progress(files, store, workers, timeout or None, max_memory or None, force)
+        result = _run_with_progress(files, store, workers, timeout or None, max_memory or None, force,
+                                    run=partial(run_batch, refused=refused))
         report = write_error_report(result, directory)
         _print_summary(store, result, report, time.perf_counter() - started)
     if result.failed:

@@ -70,6 +70,9 @@ class _DatasetSink:
     def replace(self, extraction: Extraction) -> None:
         self.dataset.write_extraction(extraction)
 
+    def reject(self, sha256: str, source: str, reason: str, extractor_version: str) -> None:
+        """A file turned away is remembered by its errors entry (``record``), which a re-run reads to skip it."""
+
     def record(self, outcome: FileOutcome) -> None:
         self.dataset.write_outcome(outcome, self.digests.get(outcome.source), __version__)
 

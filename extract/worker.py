@@ -40,6 +40,7 @@ class FileOutcome:
 
 
 Task = Callable[[str, float | None], tuple[Extraction | None, FileOutcome]]
+OCR_PREVIEW_PAGES = 2  # scanned pages read before deciding whether a file is a budget disclosure at all
 
 
 class _Timeout(BaseException):
@@ -71,9 +72,15 @@ def extract_one(path: str, timeout: float | None = None) -> tuple[Extraction | N
     stage = "ingest"
     try:
         try:
-            doc = ingest_path(path)
+            # a scan is OCR'd a few pages first: a notice or a report is turned away before paying for every page
+            doc = ingest_path(path, ocr_page_limit=OCR_PREVIEW_PAGES)
             stage = "extract"
             extraction = extract_document(doc)
+            if doc.ocr_deferred and extraction.document.inferred["disclosure"].value:
+                stage = "ingest"
+                doc = ingest_path(path)
+                stage = "extract"
+                extraction = extract_document(doc)
             extraction.blocks = encode_blocks(doc)
         finally:
             if alarm:
@@ -93,7 +100,8 @@ def extract_one(path: str, timeout: float | None = None) -> tuple[Extraction | N
                                  seconds=time.perf_counter() - started)
     disclosure = extraction.document.inferred["disclosure"]
     if not disclosure.value:
-        return None, FileOutcome(path, "not_budget", "classify", f"not a budget disclosure: {disclosure.how}",
+        preview = f" (decided on the first {OCR_PREVIEW_PAGES} OCR'd pages)" if doc.ocr_deferred else ""
+        return None, FileOutcome(path, "not_budget", "classify", f"not a budget disclosure: {disclosure.how}{preview}",
                                  pages=doc.pages, seconds=time.perf_counter() - started)
     outcome = FileOutcome(
         path, "extracted", pages=doc.pages, records=len(extraction.records), seconds=time.perf_counter() - started,

@@ -29,6 +29,7 @@ import numpy as np
 from yusuan.config import db_path
 from yusuan.ingest import ingest_path
 from yusuan.model import IngestedDocument
+from yusuan.store.lock import exclusive
 
 from . import store
 from .blocks import decode_blocks
@@ -223,13 +224,18 @@ def build_index(
     started = time.perf_counter()
     model = embedder if isinstance(embedder, Embedder) else get_embedder(embedder)
     stats = IndexStats(embedder=model.name)
-    con = store.connect(data)
-    try:
-        store.ensure_schema(con)
-        sync_passages(con, data, stats, progress)
-        sync_vectors(con, data, model, stats, progress=progress)
-        _, stats.bm25_rebuilt = load_bm25(con, data)
-    finally:
-        con.close()
+    with exclusive(db_path(data), "indexing"):  # one index run at a time writes the index files
+        con = store.connect(data)  # the store's write lock: only while the passages table changes
+        try:
+            store.ensure_schema(con)
+            sync_passages(con, data, stats, progress)
+        finally:
+            con.close()
+        con = store.connect(data, read_only=True)  # embedding can take minutes: readers go on meanwhile
+        try:
+            sync_vectors(con, data, model, stats, progress=progress)
+            _, stats.bm25_rebuilt = load_bm25(con, data)
+        finally:
+            con.close()
     stats.seconds = time.perf_counter() - started
     return stats

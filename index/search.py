@@ -78,18 +78,17 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
 
 
 class Searcher:
-    """Holds the connection, the BM25 index and (lazily) the embedder and faiss index of one data dir.
+    """Holds the BM25 index and (lazily) the embedder and faiss index of one data dir; each search reads the
+    database through a connection of its own.
 
-    Safe to share between threads: each search runs on its own cursor of the held connection, the lazily loaded
-    indexes are swapped under a lock, and the query embedding and the faiss / BM25 lookups (read-only) run
-    outside it."""
+    Safe to share between threads: the lazily loaded indexes are swapped under a lock, and the query embedding and
+    the faiss / BM25 lookups (read-only) run outside it."""
 
     def __init__(
         self, data: str | Path | None = None, embedder: str | Embedder | None = None, expand: bool = True
     ) -> None:
         self.data = data
         self.expand = expand
-        self._con = None
         self._embedder_spec = embedder
         self._embedder: Embedder | None = embedder if isinstance(embedder, Embedder) else None
         self._lock = threading.RLock()
@@ -102,16 +101,12 @@ class Searcher:
         self._fingerprint = ""
 
     def _connect(self):
-        """A cursor of the searcher's connection, which is opened on first use and kept until :meth:`close` (opening
-        the database costs ~10 ms). It is opened like the writer's, so `yusuan index` can run in the same process;
-        another process can write only once the searcher is closed (DuckDB allows one writing process)."""
-        with self._lock:
-            if self._con is None:
-                try:
-                    self._con = store.connect_reader(self.data)
-                except FileNotFoundError as exc:
-                    raise SearchError(str(exc)) from exc
-            return contextlib.closing(self._con.cursor())
+        """A short-lived read-only connection under the store's shared lock (yusuan.store.lock), closed after each
+        use so a writer (`yusuan index`, an extraction) is never locked out by an idle searcher."""
+        try:
+            return contextlib.closing(store.connect_reader(self.data))
+        except FileNotFoundError as exc:
+            raise SearchError(str(exc)) from exc
 
     def indexed_sources(self) -> list[str]:
         with self._connect() as con:
@@ -120,9 +115,6 @@ class Searcher:
     def close(self) -> None:
         self._bm25 = None
         self._vindex = None
-        if self._con is not None:
-            self._con.close()
-            self._con = None
 
     def __enter__(self) -> Searcher:
         return self
@@ -244,8 +236,8 @@ _SHARED_LOCK = threading.Lock()
 
 def shared_searcher(data: str | Path | None = None, embedder: str | None = None, expand: bool = True) -> Searcher:
     """One :class:`Searcher` per data dir and embedder for the whole process (what a service should use): the
-    connection, the indexes and the query-embedding cache stay warm between calls. A database file replaced since
-    (by another process: a new data dir at the same path) gets a new searcher."""
+    indexes and the query-embedding cache stay warm between calls. A database file replaced since (a new data
+    dir at the same path) gets a new searcher."""
     path = db_path(data)
     try:
         inode = path.stat().st_ino

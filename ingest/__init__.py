@@ -26,8 +26,11 @@ SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls"}  # their reader sniffs HTML it
 Reader = Callable[[str, bytes, str], IngestedDocument]
 
 
-def ingest_path(path: str | Path) -> IngestedDocument:
-    """Read one file and return its document model; raise :class:`IngestError` naming the reason."""
+def ingest_path(path: str | Path, ocr_page_limit: int | None = None) -> IngestedDocument:
+    """Read one file and return its document model; raise :class:`IngestError` naming the reason.
+
+    ``ocr_page_limit``: OCR at most this many scanned pages of a PDF (a preview to decide what the file is; the rest are
+    listed in ``ocr_deferred``)."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -47,6 +50,8 @@ def ingest_path(path: str | Path) -> IngestedDocument:
             reader = ingest_text
         else:
             raise IngestError(str(path), "read", f"unsupported file type '{suffix}'")
+    if reader is ingest_pdf:
+        return ingest_pdf(str(path), data, sha256, ocr_page_limit=ocr_page_limit)
     return reader(str(path), data, sha256)
 
 

@@ -395,6 +395,18 @@ _BLOCK_TAGS = {
 }  # fmt: skip
 
 
+MAX_HTML_DEPTH = 400  # real pages nest a few dozen elements deep; Python's recursion limit is 1000
+
+
+def _nesting_depth(root: Any) -> int:
+    deepest, stack = 0, [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in getattr(node, "contents", ()) if getattr(child, "name", None))
+    return deepest
+
+
 def ingest_html(source: str, data: bytes, sha256: str) -> IngestedDocument:
     from bs4 import BeautifulSoup
 
@@ -404,6 +416,9 @@ def ingest_html(source: str, data: bytes, sha256: str) -> IngestedDocument:
         raise IngestError(source, "read", f"not an HTML document (binary content; starts with {_head(data)})")
     # html.parser (not lxml) because it records each tag's source line, which becomes TextLine.line/Cell.line
     soup = BeautifulSoup(data, "html.parser")
+    depth = _nesting_depth(soup)
+    if depth > MAX_HTML_DEPTH:  # the readers below walk the tree recursively (and in quadratic time when this deep)
+        raise IngestError(source, "parse", f"HTML elements nested {depth} deep (at most {MAX_HTML_DEPTH} are read)")
     page_title = _page_title(soup)
     root = soup.body or soup
     for tag in root.find_all(_SKIP_TAGS):

@@ -646,7 +646,8 @@ def pdf_backend() -> str:
     return backend
 
 
-def ingest_pdf(source: str, data: bytes, sha256: str, backend: str | None = None) -> IngestedDocument:
+def ingest_pdf(source: str, data: bytes, sha256: str, backend: str | None = None,
+               ocr_page_limit: int | None = None) -> IngestedDocument:
     import pdfplumber
 
     sniff_pdf(source, data)
@@ -662,7 +663,7 @@ def ingest_pdf(source: str, data: bytes, sha256: str, backend: str | None = None
     pdfium_doc = _open_pdfium(data)
     use_pdfium = (backend or pdf_backend()) == "pdfium" and pdfium_doc is not None and len(pdfium_doc) == len(page_objects)
     try:
-        return _ingest_pages(source, sha256, pdf, page_objects, pdfium_doc, use_pdfium)
+        return _ingest_pages(source, sha256, pdf, page_objects, pdfium_doc, use_pdfium, ocr_page_limit)
     finally:
         if pdfium_doc is not None:
             pdfium_doc.close()
@@ -688,7 +689,8 @@ def _read_either(page: Any, number: int, warnings: list[str], pdfium_doc: Any, u
     return _read_page(_PlumberPage(page), number, warnings, pdfium_doc)
 
 
-def _ingest_pages(source: str, sha256: str, pdf: Any, page_objects: list[Any], pdfium_doc: Any, use_pdfium: bool) -> IngestedDocument:
+def _ingest_pages(source: str, sha256: str, pdf: Any, page_objects: list[Any], pdfium_doc: Any, use_pdfium: bool,
+                  ocr_page_limit: int | None = None) -> IngestedDocument:
     warnings: list[str] = []
     pages: list[_Page] = []
     failures = 0
@@ -715,6 +717,9 @@ def _ingest_pages(source: str, sha256: str, pdf: Any, page_objects: list[Any], p
         else:
             warnings.append(f"page {page.number}: blank page (no text layer, no images)")
     engine = ocr_engine() if scanned and pdfium_doc is not None else None
+    ocr_deferred = []
+    if engine is not None and ocr_page_limit is not None:
+        scanned, ocr_deferred = scanned[:ocr_page_limit], [page.number for page in scanned[ocr_page_limit:]]
     for page in scanned:
         if engine is None:
             pages_needing_ocr.append(page.number)
@@ -778,6 +783,7 @@ def _ingest_pages(source: str, sha256: str, pdf: Any, page_objects: list[Any], p
         blocks=blocks,
         warnings=warnings,
         pages_needing_ocr=pages_needing_ocr,
+        ocr_deferred=ocr_deferred,
     )
 
 

@@ -150,7 +150,36 @@ def line_raw(chars: list[Char]) -> str:
 
 
 def build_lines(chars: list[Char]) -> list[_Line]:
-    return [_make_line(group) for group in _group_lines(chars)]
+    return [_make_line(group) for group in _reattach_displaced(_group_lines(chars))]
+
+
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+
+
+def _reattach_displaced(groups: list[list[Char]]) -> list[list[Char]]:
+    """Digits and punctuation set in a font with a bogus descent (some 重庆 exports) come out most of a line lower
+    than the CJK text they belong to, as a line of their own. Such a line without CJK that overlaps the line above
+    and whose glyphs all sit in that line's horizontal gaps is put back into it."""
+    kept: list[list[Char]] = []
+    for group in groups:
+        above = kept[-1] if kept else None
+        if above is not None and not any(_CJK_CHAR.match(c["text"]) for c in group) and _fills_gaps(group, above):
+            above.extend(group)
+            above.sort(key=lambda c: c["x0"])
+            continue
+        kept.append(group)
+    return kept
+
+
+def _fills_gaps(group: list[Char], above: list[Char]) -> bool:
+    top, bottom = min(c["top"] for c in group), max(c["bottom"] for c in group)
+    above_top, above_bottom = min(c["top"] for c in above), max(c["bottom"] for c in above)
+    if not (above_top < top < above_bottom) or bottom <= above_bottom:
+        return False
+    if not any(abs(c["x0"] - a["x0"]) <= 2 * _size(a) for c in group for a in above):
+        return False  # far from the line above: a figure beside it, not inside it
+    # origins only (such fonts also lack glyph widths: every box is a full em wide), with a little kerning allowed
+    return not any(a["x0"] + 0.1 * _size(a) < c["x0"] < a["x1"] - 0.1 * _size(a) for c in group for a in above)
 
 
 def _join_wrapped(parts: list[str]) -> str:

@@ -14,10 +14,25 @@ _ENCODINGS = ("utf-8", "gb18030")
 _PAGE_MARK = re.compile(r"^\s*[-—–]?\s*\d{1,3}\s*[-—–]?\s*$")
 
 
+# UTF-32 before UTF-16: the UTF-32-LE mark begins with the UTF-16-LE one
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
 def decode(source: str, data: bytes) -> str:
-    """UTF-8 (with or without BOM) or GBK/GB18030; anything else is an error naming the file."""
+    """UTF-8 (with or without BOM), UTF-16/UTF-32 marked by their BOM, or GBK/GB18030; anything else is an error
+    naming the file."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise IngestError(source, "decode", f"invalid {encoding.upper()} text (byte {exc.start})") from None
+            if _looks_like_text(text):
+                return text
+            raise IngestError(source, "decode", f"{encoding.upper()} text full of control characters: not a text document")
     if b"\x00" in data[:4096]:
         raise IngestError(source, "decode", "binary content (NUL bytes): not a text document")
     for encoding in _ENCODINGS:

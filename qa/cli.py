@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from .shell import run_ask
+
 DataOption = typer.Option(None, "--data", help="data directory (default ./yusuan-data or $YUSUAN_DATA)")
 
 
@@ -22,31 +24,6 @@ def ask_command(
 ) -> None:
     """Answer a question over the fact model (rules first, optional LLM assist for unparsed questions)."""
     raise typer.Exit(run_ask(question, data, as_json, show_sql))
-
-
-def run_ask(question: str, data: Path | None, as_json: bool = False, show_sql: bool = False) -> int:
-    """`yusuan ask` itself (also called without typer by yusuan.cli's fast path); returns the exit status."""
-    import json
-
-    from yusuan.config import db_path
-
-    from .engine import ask
-
-    if not db_path(data).exists():
-        print(json.dumps({"error": f"no store at {db_path(data)}; run yusuan extract first"}, ensure_ascii=False))
-        return 2
-    answer = ask(question, data)
-    if as_json:
-        print(answer.model_dump_json(indent=2))
-        return 0
-    print(answer.answer)
-    for ev in answer.evidence[:10]:
-        where = f"{ev.source}:{ev.line}" if ev.page is None else f"{ev.source} p.{ev.page} l.{ev.line}"
-        print(f"  证据 {where}  {ev.raw}")
-    if show_sql:
-        for sql in answer.sql:
-            print(f"  SQL {sql}")
-    return 0
 
 
 def sql_command(

@@ -1,7 +1,7 @@
 """Run a QueryPlan over the fact model (parameterised SQL, arithmetic in SQL) and phrase the answer in Chinese.
 
 Per store version (a cheap aggregate over `documents`: row count and newest `extracted_at` — an upload or a
-re-extraction changes it) a StoreView is built once and cached: the question vocabulary and an in-memory DuckDB
+re-extraction changes it) a StoreView is built once and cached: the question vocabulary and a DuckDB
 holding `documents` and the `facts` rows (store/facts.py). Every answer is computed from `facts`: one value per
 department and year (the 部门预算 before its 单位预算 unless the question names one, the document's best table before
 its narrative), missing is never 0, and the answer names the documents, measure and lines it used and shows its SQL.
@@ -16,18 +16,20 @@ import os
 import pickle
 import re
 import shutil
-import statistics
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-from pydantic import BaseModel, Field
+try:  # the engine itself: duckdb ≥ 2 also builds its Python relational API on import (0.15 s), which no answer uses
+    import _duckdb as duckdb
+except ImportError:  # duckdb < 2
+    import duckdb
 
 from yusuan.vocab import Concept, normalize, thesaurus
 
-from .plan import UNIT_FACTOR, QueryPlan, Target, parse_question
+from .plan import UNIT_FACTOR, PlainModel, QueryPlan, Target, parse_question
 from .vocabulary import Vocabulary
 
 MAX_ROWS = 50  # rows (and evidence) returned with an answer
@@ -35,7 +37,8 @@ MAX_NAMED = 20  # items spelled out in the answer sentence
 MAX_NOT_COVERED = 50
 
 
-class Evidence(BaseModel):
+@dataclass
+class Evidence(PlainModel):
     source: str | None = None
     page: int | None = None
     line: int | None = None
@@ -45,21 +48,22 @@ class Evidence(BaseModel):
     record_id: str | None = None
 
 
-class Answer(BaseModel):
+@dataclass
+class Answer(PlainModel):
     question: str
     answer: str
     value: float | None = None
     unit: str | None = None
-    rows: list[dict[str, Any]] = Field(default_factory=list)
-    evidence: list[Evidence] = Field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
     plan: QueryPlan | None = None
-    clarify: bool = Field(False, description="the question is ambiguous: `candidates` lists what it may mean")
-    candidates: list[str] = Field(default_factory=list)
-    no_data: bool = Field(False, description="the store cannot answer (no such department, year or figure)")
-    used: dict[str, Any] = Field(default_factory=dict, description="documents, measure and lines the answer used")
-    sql: list[str] = Field(default_factory=list, description="the queries run (parameters bound separately)")
-    not_covered: list[dict[str, Any]] = Field(default_factory=list)
-    not_covered_total: int = Field(0, description="documents in scope without the figure (not_covered lists ≤50)")
+    clarify: bool = False  # the question is ambiguous: `candidates` lists what it may mean
+    candidates: list[str] = field(default_factory=list)
+    no_data: bool = False  # the store cannot answer (no such department, year or figure)
+    used: dict[str, Any] = field(default_factory=dict)  # documents, measure and lines the answer used
+    sql: list[str] = field(default_factory=list)  # the queries run (parameters bound separately)
+    not_covered: list[dict[str, Any]] = field(default_factory=list)
+    not_covered_total: int = 0  # documents in scope without the figure (not_covered lists ≤50)
 
 
 def fmt(value: float | None, unit: str = "万元") -> str:
@@ -81,7 +85,7 @@ _VIEWS_LOCK = threading.Lock()
 _SIGNATURE_SQL = "SELECT count(*), max(extracted_at)::VARCHAR FROM documents"
 _DOC_COLUMNS = "doc_id, department, region, level, year, doc_kind, source"
 _CACHED_TABLES = ("documents", "facts", "indicators", "sentences")
-_CACHE_FORMAT = 2  # bump when the cached tables change shape
+_CACHE_FORMAT = 3  # bump when the cached tables change shape
 CACHE_DIR = "qa-cache"  # beside the database: one folder per store version
 
 
@@ -90,26 +94,42 @@ def _database_key(con: duckdb.DuckDBPyConnection) -> Any:
     return row[0] if row and row[0] else id(con)
 
 
+def _code_version() -> str:
+    """The cache is only as valid as the code that built it: the fact view's SQL (store/facts.py) and the thesaurus
+    it inlines, the vocabulary (aliases), sentence splitting and the plan classes the vocabulary pickles."""
+    from importlib.util import find_spec
+
+    import yusuan.vocab
+
+    store = find_spec("yusuan.store")  # where store/facts.py is, without importing the store package
+    assert store is not None and store.submodule_search_locations
+    vocab, here = Path(yusuan.vocab.__file__), Path(__file__)
+    files = (Path(next(iter(store.submodule_search_locations))) / "facts.py", vocab, vocab.with_name("thesaurus.toml"),
+             here.with_name("vocabulary.py"), here.with_name("sentences.py"), here.with_name("plan.py"))
+    return hashlib.sha256(b"".join(path.read_bytes() for path in files) + str(_CACHE_FORMAT).encode()).hexdigest()[:16]
+
+
 class StoreView:
-    """The vocabulary + an in-memory copy of `documents` and `facts` for one store version."""
+    """The vocabulary + a copy of `documents`, `facts`, `indicators` and `sentences` for one store version: built in
+    memory, kept as a DuckDB file in the cache folder and opened read-only by later processes."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, signature: tuple, cache: Path | None = None):
-        from yusuan.store.facts import facts_sql
-
+    def __init__(self, con: duckdb.DuckDBPyConnection | None, signature: tuple, cache: Path | None = None):
         self.signature = signature
         self.checked = time.monotonic()
-        self.mem = duckdb.connect(":memory:", config={"threads": 1})
         self.lock = threading.Lock()
-        sql = facts_sql()
-        # the cache is only as valid as the code that built it: the vocabulary (aliases) and sentence splitting
-        code = b"".join(Path(__file__).with_name(name).read_bytes() for name in ("vocabulary.py", "sentences.py"))
-        key = repr((signature, sql, _CACHE_FORMAT)).encode() + code
-        folder = cache / hashlib.sha256(key).hexdigest()[:16] if cache else None
+        folder = cache / self.folder_name(signature) if cache else None
         if folder is not None and (folder / "vocabulary.pickle").exists():
-            for name in _CACHED_TABLES:
-                self.mem.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet(?)", [str(folder / f"{name}.parquet")])
+            # a DuckDB file opened read-only reads only the blocks a query touches: no copy at start-up
+            self.mem = duckdb.connect(str(folder / "view.duckdb"), read_only=True, config={"threads": 1})
             self.vocabulary = pickle.loads((folder / "vocabulary.pickle").read_bytes())
+            self._attach_paraphrase(folder)
             return
+        if con is None:
+            raise FileNotFoundError(f"no QA cache in {folder}")
+        from yusuan.store.facts import facts_sql
+
+        self.mem = duckdb.connect(":memory:", config={"threads": 1})
+        sql = facts_sql()
         self._load("documents", con, f"SELECT {_DOC_COLUMNS} FROM documents")
         self._load("facts", con, f"SELECT * FROM ({sql}) ORDER BY department, year, doc_id, preference, line")
         self._load("indicators", con, "SELECT d.department, d.year, d.region, d.doc_kind, t.project, t.level3, t.operator, "
@@ -120,19 +140,39 @@ class StoreView:
         self.vocabulary = self._build_vocabulary()
         if folder is not None:
             self._save(folder)
+        self._attach_paraphrase(folder if folder is not None and folder.is_dir() else None)
+
+    def _attach_paraphrase(self, folder: Path | None) -> None:
+        from .semantic import ParaphraseMatcher  # the embedder itself only on a first paraphrase
+
+        self.vocabulary.paraphrase = ParaphraseMatcher(self.vocabulary, folder)
+
+    @staticmethod
+    def folder_name(signature: tuple) -> str:
+        return hashlib.sha256(repr((signature, _code_version())).encode()).hexdigest()[:16]
 
     def _save(self, folder: Path) -> None:
         """Keep this version's tables and vocabulary beside the store, so the next `yusuan ask` process starts from
         them; an unwritable data directory just means no cache."""
+        partial = f".{os.getpid()}.{threading.get_ident()}"  # processes building the same version at once
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            for name in _CACHED_TABLES:
-                self.mem.execute(f"COPY {name} TO '{folder / (name + '.parquet')}' (FORMAT parquet)")
-            (folder / "vocabulary.pickle").write_bytes(pickle.dumps(self.vocabulary))
+            database = folder / f"view.duckdb{partial}"
+            quoted = str(database).replace("'", "''")
+            self.mem.execute(f"ATTACH '{quoted}' AS cache")
+            try:
+                for name in _CACHED_TABLES:
+                    self.mem.execute(f"CREATE TABLE cache.{name} AS SELECT * FROM {name}")
+            finally:
+                self.mem.execute("DETACH cache")
+            os.replace(database, folder / "view.duckdb")
+            vocabulary = folder / f"vocabulary.pickle{partial}"
+            vocabulary.write_bytes(pickle.dumps(self.vocabulary))
+            os.replace(vocabulary, folder / "vocabulary.pickle")  # last: its presence says the folder is complete
             for old in folder.parent.iterdir():
                 if old != folder and old.is_dir():
                     shutil.rmtree(old, ignore_errors=True)
-        except OSError:
+        except (OSError, duckdb.Error):
             shutil.rmtree(folder, ignore_errors=True)
 
     def _load(self, name: str, con: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -206,6 +246,57 @@ def _cache_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
     return Path(key).parent / CACHE_DIR if isinstance(key, str) else None
 
 
+def _store_state(database: Path) -> list[int] | None:
+    """Size and mtime of the database file and of its write-ahead log: every committed write changes one of them
+    (DuckDB writes the log, then checkpoints into the file). None without a database."""
+    state = []
+    for path in (database, database.with_name(database.name + ".wal")):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            if path == database:
+                return None
+            state += [-1, -1]
+        else:
+            state += [stat.st_size, stat.st_mtime_ns]
+    return state
+
+
+_LAST_SEEN = "last-seen.json"  # in the cache dir: the store state and signature the newest view was read under
+
+
+def _remember(database: Path, signature: tuple) -> None:
+    """Record, while the store is locked for reading, which signature its current state has: a later process that
+    finds the same state opens that version's cache without opening the store (:func:`_unchanged_view`)."""
+    state = _store_state(database)
+    if state is None:
+        return
+    target = database.parent / CACHE_DIR / _LAST_SEEN
+    partial = target.with_name(f"{_LAST_SEEN}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        partial.write_text(json.dumps({"state": state, "signature": list(signature)}), encoding="utf-8")
+        os.replace(partial, target)
+    except OSError:
+        partial.unlink(missing_ok=True)
+
+
+def _unchanged_view(database: Path) -> StoreView | None:
+    """The cached StoreView of the store, when nothing was written to it since a process last read it (same database
+    and WAL files) and that version's cache is there; else None. Opens neither the store nor its lock, so a process
+    that answers from it never imports the store package (or duckdb's Python layer)."""
+    cache = database.parent / CACHE_DIR
+    try:
+        seen = json.loads((cache / _LAST_SEEN).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(seen, dict) or seen.get("state") != _store_state(database) or not isinstance(seen.get("signature"), list):
+        return None
+    try:
+        return StoreView(None, tuple(seen["signature"]), cache)
+    except (FileNotFoundError, duckdb.Error):
+        return None
+
+
 def store_view(con: duckdb.DuckDBPyConnection, key: Any = None, max_age: float = 0.0) -> StoreView:
     """The current StoreView of the store behind `con`, rebuilt only when its documents changed (read every call
     unless checked less than `max_age` seconds ago, for a caller that invalidates after writing, like the API)."""
@@ -220,7 +311,10 @@ def store_view(con: duckdb.DuckDBPyConnection, key: Any = None, max_age: float =
     with _VIEWS_LOCK:
         view = _VIEWS.get(key)
         if view is None or view.signature != signature:
-            view = StoreView(con, signature, _cache_dir(con))
+            cache = _cache_dir(con)
+            view = StoreView(con, signature, cache)
+            if cache is not None:
+                _remember(Path(_database_key(con)), signature)
             _VIEWS[key] = view
         return view
 
@@ -315,7 +409,7 @@ _COMPARATORS = {">": ">", "≥": ">=", "<": "<", "≤": "<=", "=": "="}
 class Engine:
     """Answers questions over one store connection (see the module docstring)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, data_dir: str | Path | None = None, key: Any = None,
+    def __init__(self, con: duckdb.DuckDBPyConnection | None, data_dir: str | Path | None = None, key: Any = None,
                  view: StoreView | None = None):
         self.con = con
         self.data_dir = data_dir
@@ -370,6 +464,8 @@ class Engine:
             return self._why(question, plan)
         if plan.intent == "unknown" or (plan.target is None and plan.items != "indicator"):
             return self._unknown(question, plan)
+        if plan.recent:
+            plan = self._recent_years(plan)
         missing = self._missing_scope(plan)
         if missing:
             return Answer(question=question, plan=plan, no_data=True, answer=missing)
@@ -413,6 +509,14 @@ class Engine:
             return f"没有{who}{years}年的文档{known}，无法回答。"
         return f"没有{who}{plan.doc_kind or ''}的文档，无法回答。"
 
+    def _recent_years(self, plan: QueryPlan) -> QueryPlan:
+        """近N年 is the newest N years of the documents in scope (a department's own years, not the store's)."""
+        where, params = scope_condition(plan.model_copy(update={"years": []}))
+        finals = "TRUE" if plan.measure == "决算数" or plan.intent == "execution" else "coalesce(f.doc_kind, '') NOT LIKE '%决算%'"
+        have = [r["year"] for r in self._fetch(f"SELECT DISTINCT f.year FROM documents f WHERE {where} AND {finals} "
+                                               "AND f.year IS NOT NULL ORDER BY f.year DESC", params)]
+        return plan.model_copy(update={"years": sorted(have[:plan.recent])}) if have else plan
+
     def values(self, plan: QueryPlan, target: Target | None = None, measure: str | None = None,
                years: list[int] | None = None, final_docs: bool = False) -> list[dict[str, Any]]:
         """One row per department and year: the target's figure from the preferred document and table."""
@@ -430,8 +534,10 @@ class Engine:
         partial = (_PARTIAL_TABLES if target.kind == "line" else "0")
         sql = (f"SELECT {_VALUE_COLUMNS}, count(*) OVER () AS n_total FROM facts f WHERE {t_where} AND {s_where} "
                f"AND {_FIGURE} AND {m_where} AND {d_where} QUALIFY row_number() OVER (PARTITION BY f.department, f.year "
-               f"ORDER BY {doc_rank}, {partial}, f.preference, f.line) = 1 ORDER BY f.value DESC, f.department, f.year")
-        rows = self._fetch(sql, [*t_params, *s_params])
+               f"ORDER BY {doc_rank}, {partial}, f.preference, f.line, f.concept IS DISTINCT FROM ?, f.page, f.record_id) = 1 "
+               "ORDER BY f.value DESC, f.department, f.year")
+        # ties (收入总计 and 支出总计 print one figure): the line the question named, then the page and record
+        rows = self._fetch(sql, [*t_params, *s_params, target.key])
         factor = UNIT_FACTOR[plan.unit]
         for row in rows:
             row["value"] = row["value"] * factor
@@ -442,7 +548,7 @@ class Engine:
     def _stated_finals(self, plan: QueryPlan, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """决算数 the text states (…支出决算为0.00万元) for 决算 documents in scope whose tables have no such figure: a
         blank table the text reports as 0 is 0, with the sentence as evidence."""
-        from .sentences import execution_statements
+        from .sentences import execution_statements, stated_none
 
         assert plan.target
         have = {(r["department"], r["year"]) for r in found}
@@ -456,9 +562,13 @@ class Engine:
         for sentences in by_doc.values():
             stated = execution_statements(sentences, words, parent) if words else []
             if stated:
-                s = stated[0]
-                rows.append({**s, "value": s["final"] * UNIT_FACTOR[plan.unit], "measure": "决算数", "record_kind": "fact",
-                             "table_kind": "narrative", "name": plan.target.label, "raw": s["text"], "record_id": None})
+                s, final = stated[0], stated[0]["final"]
+            elif words and (none := stated_none(sentences, words)) is not None:
+                s, final = none, 0.0
+            else:
+                continue
+            rows.append({**s, "value": final * UNIT_FACTOR[plan.unit], "measure": "决算数", "record_kind": "fact",
+                         "table_kind": "narrative", "name": plan.target.label, "raw": s["text"], "record_id": None})
         return rows
 
     def project_rows(self, plan: QueryPlan) -> list[dict[str, Any]]:
@@ -525,6 +635,8 @@ class Engine:
         return sorted(newest.values(), key=lambda r: -r["value"]), note
 
     def _lookup(self, question: str, plan: QueryPlan) -> Answer:
+        if plan.items == "indicator":
+            return self._indicator_value(question, plan)
         if plan.items == "project":
             return self._list(question, plan)
         rows = self.values(plan)
@@ -637,6 +749,8 @@ class Engine:
             rows, _ = self._latest_per_department(plan, rows)
         if not rows:
             return self._nothing(question, plan)
+        import statistics  # fractions and decimal: not for every question
+
         values = [r["value"] for r in rows]
         result = {"合计": sum(values), "平均": statistics.fmean(values), "中位数": statistics.median(values)}[how]
         label = plan.label()
@@ -736,6 +850,31 @@ class Engine:
                 else f"没有{plan.keyword}指标{op}{plan.threshold:g}的项目。")
         return self._answer(question, plan, text, rows, float(len(projects)), unit="个")
 
+    def _indicator_value(self, question: str, plan: QueryPlan) -> Answer:
+        """A 绩效指标's target value: the indicator of the project (when named) whose 三级指标 is closest to the words
+        asked (rapidfuzz), from the documents in scope, newest year first."""
+        from rapidfuzz import fuzz
+
+        s_where, s_params = scope_condition(plan)
+        p_where, p_params = ("f.project = ?", [plan.target.key]) if plan.target and plan.target.kind == "project" else ("TRUE", [])
+        sql = (f"SELECT f.department, f.year, f.doc_kind, f.project, f.project AS name, f.level3, f.operator, f.value_num, "
+               f"f.value_num AS value, f.value_unit, f.source, f.page, f.line, f.raw, f.record_id FROM indicators f "
+               f"WHERE {p_where} AND {s_where} ORDER BY f.year DESC, f.department, f.line")
+        rows = self._fetch(sql, [*p_params, *s_params])
+        keyword = normalize(plan.keyword or "")
+        scored = [(fuzz.ratio(keyword, normalize(r["level3"] or "")) if p_where != "TRUE"
+                   else fuzz.partial_ratio(normalize((r["project"] or "") + (r["level3"] or "")), keyword), r) for r in rows]
+        scored = [(score, r) for score, r in scored if score >= 60]
+        if not keyword or not scored:
+            return self._nothing(question, plan, f"{plan.keyword or ''}指标")
+        best = max(scored, key=lambda sr: sr[0])[1]
+        unit = best["value_unit"] or ""
+        answer_unit = unit if unit in ("%", "万元", "元", "亿元") else "个"
+        operator = best["operator"] if best["operator"] not in (None, "=") else ""
+        text = (f"{_who(best)}“{best['project'] or ''}”的绩效指标“{best['level3']}”指标值为{operator}{best['value_num']:g}{unit}"
+                f"（{_doc_label(best)}：{best['raw']}）。")
+        return self._answer(question, plan, text, [best], best["value_num"], unit=answer_unit)
+
     def _rank(self, question: str, plan: QueryPlan) -> Answer:
         rows = self._items(plan)
         if not rows:
@@ -756,6 +895,8 @@ class Engine:
         return self._answer(question, plan, text, rows[:max(k, MAX_ROWS)], rows[0]["value"], nc=nc)
 
     def _compare(self, question: str, plan: QueryPlan) -> Answer:
+        if len(plan.doc_kinds) == 2:
+            return self._compare_documents(question, plan)
         label = plan.label()
         if len(plan.departments) < 2 and len(plan.years) >= 2:
             rows = self.values(plan, years=plan.years)
@@ -773,18 +914,50 @@ class Engine:
             text += "另有：" + _names([f"{_who(r)}{fmt(r['value'], plan.unit)}" for r in rows[2:]]) + "。"
         return self._answer(question, plan, text, rows, diff)
 
+    def _compare_documents(self, question: str, plan: QueryPlan) -> Answer:
+        """A department's 部门预算 and 单位预算 side by side (the 部门预算 also counts the department's other units):
+        each document's figure, the difference; per department, the newest year asked."""
+        label = plan.label()
+        by_kind = [self._latest_per_department(plan, self.values(plan.model_copy(update={"doc_kind": kind, "doc_kinds": []})))[0]
+                   for kind in plan.doc_kinds]
+        first, second = ({r["department"]: r for r in rows} for rows in by_kind)
+        pairs = [(first[d], second[d]) for d in first if d in second and first[d]["year"] == second[d]["year"]]
+        if not pairs:
+            have = "、".join(f"{kind}{len(rows)}份" for kind, rows in zip(plan.doc_kinds, by_kind, strict=True))
+            return self._answer(question, plan, f"没有同时有{'和'.join(plan.doc_kinds)}{label}数据的部门（{have}），无法比较。",
+                                [r for rows in by_kind for r in rows], no_data=True)
+        texts = []
+        for a, b in pairs:
+            diff = a["value"] - b["value"]
+            texts.append(f"{_who(a)}{a['doc_kind']}{label}{fmt(a['value'], plan.unit)}（{_doc_label(a)}），{b['doc_kind']}"
+                         f"{fmt(b['value'], plan.unit)}（{_doc_label(b)}），相差{fmt(abs(diff), plan.unit)}")
+        rows = [r for pair in pairs for r in pair]
+        value = round(abs(pairs[0][0]["value"] - pairs[0][1]["value"]), 6) if len(pairs) == 1 else None
+        return self._answer(question, plan, _names(texts) + "。", rows, value)
+
     def _shares(self, plan: QueryPlan) -> tuple[list[dict[str, Any]], Target]:
         """Per department and year: the target as % of the denominator (default 支出总计)."""
-        whole_target = plan.denominator or Target(kind="concept", key="spending_total", label="支出总计")
         parts = {(r["department"], r["year"]): r for r in self.values(plan)}
+        if plan.denominator_parts:  # a whole the question adds up: every item must be there (missing is not 0)
+            whole_target = Target(kind="concept", key="+".join(t.key for t in plan.denominator_parts),
+                                  label="、".join(t.label for t in plan.denominator_parts) + "合计")
+            summed = [{(r["department"], r["year"]): r for r in self.values(plan, target=t)} for t in plan.denominator_parts]
+            wholes = {key: {**row, "value": sum(items[key]["value"] for items in summed)}
+                      for key, row in summed[0].items() if all(key in items for items in summed)}
+            return self._ratios(parts, wholes), whole_target
+        whole_target = plan.denominator or Target(kind="concept", key="spending_total", label="支出总计")
         wholes = {(r["department"], r["year"]): r for r in self.values(plan, target=whole_target)}
+        return self._ratios(parts, wholes), whole_target
+
+    @staticmethod
+    def _ratios(parts: dict[Any, dict[str, Any]], wholes: dict[Any, dict[str, Any]]) -> list[dict[str, Any]]:
         rows = []
         for key, part in parts.items():
             whole = wholes.get(key)
             if whole and whole["value"]:
                 rows.append({**part, "part": part["value"], "whole": whole["value"],
                              "value": round(part["value"] / whole["value"] * 100, 2)})
-        return rows, whole_target
+        return rows
 
     def _share(self, question: str, plan: QueryPlan) -> Answer:
         rows, whole_target = self._shares(plan)
@@ -808,6 +981,8 @@ class Engine:
         found = execution_statements(rows, words, parent) if words else []
         if not found:
             return None
+        if plan.given_budget is not None:  # the budget the question states picks the statement
+            found.sort(key=lambda f: abs(f["budget"] * UNIT_FACTOR[plan.unit] - plan.given_budget))
         s = found[0]
         factor = UNIT_FACTOR[plan.unit]
         budget, final = s["budget"] * factor, s["final"] * factor
@@ -828,7 +1003,9 @@ class Engine:
         if stated is not None:
             return stated
         final = self.values(plan, measure="决算数", final_docs=True)
-        budget = {(r["department"], r["year"]): r for r in self.values(plan, measure="预算数", final_docs=True)}
+        # a 决算's narrative facts carry the measure 预算数 although they state 决算 figures: not a 年初预算
+        budget = {(r["department"], r["year"]): r for r in self.values(plan, measure="预算数", final_docs=True)
+                  if r["record_kind"] != "fact"}
         final, note = self._latest_per_department(plan, final)
         if not final:
             return self._nothing(question, plan, f"{plan.label()}决算")
@@ -939,7 +1116,7 @@ def _asks_rate(question: str) -> bool:
 
 def _asks_amount(question: str) -> bool:
     """决算多少，完成率多少: the amount is the headline, the rate comes with it."""
-    return bool(re.search(r"(?:决算|实际|花了)(?:数|支出)?(?:是)?多少", question))
+    return bool(re.search(r"(?:决算|实际|花了|用了|花掉)(?:数|支出|用了|花了|花掉)?(?:是|有)?多少", question))
 
 
 def _asks_difference(question: str) -> bool:
@@ -951,8 +1128,9 @@ def _target_words(target: Target) -> list[str]:
     from .sentences import target_words
 
     concept = _concept(target.key) if target.kind == "concept" else None
-    if concept is not None:
-        return target_words([*concept.terms, concept.label])
+    if concept is not None:  # 收支总计 is also stated as 收入预算 / 支出预算 (same_as)
+        same = [term for key in concept.same_as if (other := _concept(key)) for term in other.terms]
+        return target_words([*concept.terms, concept.label, *same])
     return target_words([target.key]) if target.kind != "concept" else []
 
 
@@ -995,7 +1173,15 @@ def search_passages(query: str, data_dir: str | Path | None, k: int = 5,
 
 def ask(question: str, data_dir: str | Path | None = None, use_llm: bool = True) -> Answer:
     from yusuan.config import db_path
+
+    database = db_path(data_dir)
+    view = _unchanged_view(Path(database).absolute())  # no write since the last reader: its cache, without the store
+    if view is not None:
+        try:
+            return Engine(None, data_dir, view=view).ask(question, use_llm=use_llm)
+        finally:
+            view.mem.close()
     from yusuan.store.lock import reading
 
-    with reading(db_path(data_dir)) as con:  # waits while another process writes the store
+    with reading(database) as con:  # waits while another process writes the store
         return Engine(con, data_dir).ask(question, use_llm=use_llm)

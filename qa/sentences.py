@@ -173,3 +173,12 @@ def execution_statements(rows: list[dict[str, Any]], words: list[str], parent: l
 
 def _names_item(text: str, words: list[str], parent: list[str]) -> bool:
     return any(w in text for w in words) and all(p in text for p in parent)
+
+
+def stated_none(rows: list[dict[str, Any]], words: list[str]) -> dict[str, Any] | None:
+    """A sentence saying the item did not occur (本年度无“三公”经费财政拨款支出): the text's own 0."""
+    for row in rows:
+        text = _normal(row["text"])
+        if any(re.search("(?:无|没有|未发生)" + re.escape(w), text) for w in words):
+            return row
+    return None

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from yusuan.vocab import Concept, normalize, thesaurus
 
 from .plan import Target
+
+if TYPE_CHECKING:
+    from .semantic import ParaphraseMatcher
 
 _ADMIN = "省市区县镇乡"
 _LINE_MARKERS = re.compile(r"\((类|款|项)\)")
@@ -52,6 +56,23 @@ def department_aliases(department: str, region: str | None = None) -> set[str]:
     return {name for name in names if len(name) >= 3 and not name.startswith("委")}
 
 
+def composed_words(concepts: list[Concept]) -> list[tuple[str, Concept]]:
+    """Question words composed of a colloquial and a printed piece: a concept's colloquial word stands for its other
+    words inside a longer term of another concept (公车 = 公务用车, so 公车购置费 is 公务用车购置费, not the vehicle total)."""
+    found = []
+    for whole in concepts:
+        words = [normalize(w) for w in whole.words(colloquial=True)]
+        for short in (normalize(w) for w in whole.colloquial):
+            for long in words:
+                if long == short or len(long) < 2:
+                    continue
+                for other in concepts:
+                    for term in (normalize(t) for t in other.terms):
+                        if other is not whole and term.startswith(long) and len(term) - len(long) >= 2:
+                            found.append((short + term[len(long):], other))
+    return found
+
+
 def region_forms(region: str) -> list[str]:
     """上海市普陀区 → 上海市普陀区, 普陀区, 普陀 (…); 湖州市 → 湖州市, 湖州. Longest first."""
     parts = [p for p in re.findall(r".+?[省市区县镇乡]|.+$", region) if p]
@@ -81,6 +102,7 @@ class DepartmentMatch:
     mentions: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
+    corrected: dict[str, str] = field(default_factory=dict)  # a mistyped name → the department read for it
     rest: str = ""
 
 
@@ -95,6 +117,11 @@ class Vocabulary:
     words: dict[str, list[Target]] = field(default_factory=dict)
     max_word: int = 0
     max_alias: int = 0
+    # the paraphrase fallback (qa/semantic.py), attached per store version after loading; never pickled
+    paraphrase: ParaphraseMatcher | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "paraphrase": None}
 
     def __post_init__(self) -> None:
         for department, region in self.departments.items():
@@ -105,6 +132,8 @@ class Vocabulary:
         for concept in concepts:
             for word in concept.words(colloquial=True):
                 self._add(normalize(word), Target(kind="concept", key=concept.key, label=concept.label))
+        for word, concept in composed_words(concepts):
+            self._add(word, Target(kind="concept", key=concept.key, label=concept.label))
         for kind in ("line", "project", "subject"):
             for name, label in self.names.get(kind, {}).items():
                 self._add(name, Target(kind=kind, key=label, label=label))
@@ -155,8 +184,16 @@ class Vocabulary:
         masked = "".join("|" if any(s <= i < e for s, e in taken) else c for i, c in enumerate(q))
         for m in _dept_spans(masked):
             text = m.group(0)
+            if parts := self._joined_names(text, q):  # 江苏人大和政协, 省法院跟检察院: one name per part
+                for span, group in parts:
+                    self._resolve(match, span, group)
+                continue
             while text:  # a span may hold several names joined by 和/与 (嘉兴市卫健委和湖州市卫健委): read from the end
                 span, group = self._shortened_suffix(text, q)
+                if not group and (group := self._mistyped(text, q)):
+                    span = text
+                    if len(group) == 1:
+                        match.corrected[text] = group[0]
                 if group:
                     self._resolve(match, span, group)
                 elif not re.search(r"哪|什么|各|每|所有|全部|其中|部门|单位", text) and (
@@ -172,6 +209,22 @@ class Vocabulary:
             match.unknown = []
         return match
 
+    def _joined_names(self, span: str, q: str) -> list[tuple[str, list[str]]]:
+        """A span of shortened names joined by 和/与/跟/及/同 (江苏人大和政协): each part read as a name, a place named
+        at the start applying to all; empty unless every part is one department."""
+        parts = [p for p in _JOINERS.split(span) if p]
+        if len(parts) < 2 and not (parts and _JOINERS.match(span)):  # "和省政协" follows a name already found
+            return []
+        found = []
+        for part in parts:
+            group = self._shortened(part, q) if len(part) >= 2 else []
+            if len(group) > 1:
+                group = _without_own_units(group)
+            if len(group) != 1:
+                return []
+            found.append((part, group))
+        return found
+
     def _resolve(self, match: DepartmentMatch, mention: str, group: list[str]) -> None:
         if len(group) == 1:
             if group[0] not in match.names:
@@ -182,6 +235,27 @@ class Vocabulary:
             match.mentions.append(mention)
         else:
             match.unknown.append(mention)
+
+    def _mistyped(self, mention: str, q: str) -> list[str]:
+        """Departments one typing slip away from a name that matches nothing: two characters swapped (普陀区法司局), or
+        a wrong, missing or extra character where the words around it make the name (a place: 普佗区司法局; a long
+        organ name: 人力资源和社会保瘴局) — not in a short organ name, where one character is another department
+        (民政局 is not 财政局). Several → the question is asked back."""
+        if len(mention) < 6:
+            return []
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
+        near = process.extract(mention, [a for a in self.alias_map if abs(len(a) - len(mention)) <= 1], scorer=OSA.distance,
+                               score_cutoff=1, limit=None)
+        aliases = [alias for alias, _, _ in near if sorted(alias) == sorted(mention)  # two characters swapped
+                   or len(organ := _PLACE_PREFIX.sub("", alias)) >= 6 or (organ != alias and mention.endswith(organ))]
+        group = sorted({name for alias in aliases for name in self.alias_map[alias]})
+        if len(group) > 1:
+            group = self._narrow(group, q)
+        if len(group) > 1 and any(form in q for r in self.regions for form in region_forms(r)):
+            group = _without_own_units(group)
+        return group
 
     def _narrow(self, group: list[str], q: str) -> list[str]:
         """An ambiguous alias narrowed by a region the question names elsewhere (湖州 … 财政局); a region named that
@@ -261,9 +335,9 @@ class Vocabulary:
         return region_forms(region)
 
     # ------------------------------------------------------------------------------------------------ targets
-    def find_targets(self, q: str, with_share: bool = False) -> tuple[Target | None, Target | None]:
-        """The measured thing (and, for a share, the whole): the longest vocabulary words of the question; a 项 line
-        qualified by a 类/款 name (行政运行(财政事务)) keeps the 类/款 name as its parent."""
+    def targets_in(self, q: str) -> list[tuple[int, int, Target]]:
+        """(start, end, target) of the longest non-overlapping vocabulary words of `q` (after its 类/款/项 markers are
+        dropped), in order."""
         text = _LINE_MARKERS.sub("", q)
         hits = []
         for i in range(len(text)):
@@ -277,15 +351,23 @@ class Vocabulary:
                 taken.append((start, end))
         taken.sort()
         found = [(start, end, self.words[text[start:end]][0]) for start, end in taken]
-        found = [(s, e, t) for s, e, t in found if _allowed(t, text)]
+        return [(s, e, t) for s, e, t in found if _allowed(t, text)]
+
+    def find_targets(self, q: str, with_share: bool = False) -> tuple[Target | None, Target | None]:
+        """The measured thing (and, for a share, the whole): the longest vocabulary words of the question; a 项 line
+        qualified by a 类/款 name (行政运行(财政事务)) keeps the 类/款 name as its parent."""
+        found = self.targets_in(q)
         if not found:
             return None, None
+        text = _LINE_MARKERS.sub("", q)
         share_at = _share_position(text) if with_share else None
         if share_at is not None:
             before = [f for f in found if f[0] < share_at]
             after = [f for f in found if f[0] > share_at]
             numerator = _qualified(before, text, self) if before else None
             whole = _qualified(after, text, self) if after else None
+            if whole is None and len(before) >= 2 and re.fullmatch(r"(?:里面?|中|之中|当中)的?", text[before[-1][1]:share_at]):
+                return before[0][2], before[-1][2]  # "接待费在三公里占几成": the whole named last, before 里 … 占
             if whole is None and len(before) >= 2 and re.search(r"里|中|其中|当中", text[before[0][1]:before[1][0]]):
                 return before[1][2], before[0][2]  # "政府采购中工程类占多少比例": the part of the whole named first
             if numerator is None and whole is not None:
@@ -295,8 +377,37 @@ class Vocabulary:
             return numerator, whole
         return _qualified(found, text, self), None
 
+    def summed_whole(self, q: str) -> list[Target]:
+        """The items a share's whole adds up (…占三公经费、会议费、培训费合计的比例): two or more named after 占 and
+        followed by a word of summing; else empty."""
+        text = _LINE_MARKERS.sub("", q)
+        share_at = _share_position(text)
+        if share_at is None:
+            return []
+        after = [f for f in self.targets_in(q) if f[0] > share_at]
+        if len(after) >= 2 and re.match(r"的?(?:合计|之和|总和|加起来|加总|共计|总计|总额|[两三四五六七八九几]项)", text[after[-1][1]:]):
+            return [target for _, _, target in after]
+        return []
+
+    def fuzzy_project(self, name: str, min_score: float = 80.0) -> Target | None:
+        """The project whose printed name is closest to a name as typed (会计人员考培 → 全市会计人员考培; 信息化建设运维 →
+        信息化建设与运维), rapidfuzz similarity ≥ min_score; None when no name is that close."""
+        from rapidfuzz import fuzz, process
+
+        projects = self.names.get("project", {})
+        if len(name) < 3 or not projects:
+            return None
+        best = process.extractOne(name, list(projects), scorer=fuzz.ratio, processor=lambda n: n.removesuffix("项目"))
+        if best is None or best[1] < min_score:
+            return None
+        label = projects[best[0]]
+        return Target(kind="project", key=label, label=label)
+
     def any_project(self) -> Target:
         return Target(kind="project", key="*", label="项目")
+
+
+_PLACE_PREFIX = re.compile(r"^(?:[\u4e00-\u9fff]{1,6}?[省市区县])+")  # 上海市普陀区 of 上海市普陀区司法局
 
 
 def _without_own_units(group: list[str]) -> list[str]:
@@ -308,6 +419,7 @@ def _dept_spans(q: str):
     return _DEPT_SPAN.finditer(q)
 
 
+_JOINERS = re.compile(r"以及|和|与|跟|及|同|,|/")
 _DEPT_SPAN = re.compile(r"[\u4e00-\u9fffA-Za-z()]{0,18}(?:组织部|宣传部|统战部|工作部|检察院|法院|委员会|办公厅|办公室|街道|总队|"
                          r"中心|人大|政协|学院|学校|局|厅|部(?!门)|院|委(?!员)|办(?!法|理|公)|馆|所|站|队)")
 

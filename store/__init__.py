@@ -20,14 +20,31 @@ import duckdb
 if TYPE_CHECKING:
     import pandas as pd
 
-from yusuan.model import RECORD_KINDS, RECORD_TYPES, DocumentMeta, Extraction, Record
+    from yusuan.model import DocumentMeta, Extraction, Record
 
 from . import lock
 
 COMMON_COLUMNS = ("record_id", "doc_id", "kind", "table_kind", "table_title", "unit_name", "measure")
 JSON_COLUMNS = ("provenance", "values", "checks")
 FLAT_COLUMNS = ("source", "page", "line", "checks_failed")
-DOCUMENT_COLUMNS = tuple(DocumentMeta.model_fields)
+
+
+def _model() -> types.ModuleType:
+    """yusuan.model, imported on first use: building its pydantic models costs more than all of `yusuan ask`, which
+    only needs the lock (yusuan.store.lock) of this package."""
+    import yusuan.model
+
+    return yusuan.model
+
+
+def _document_fields() -> tuple[str, ...]:
+    return tuple(_model().DocumentMeta.model_fields)
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    if name == "DOCUMENT_COLUMNS":
+        return _document_fields()
+    raise AttributeError(name)
 
 
 def _sql_type(annotation: object) -> str:
@@ -44,7 +61,7 @@ def _sql_type(annotation: object) -> str:
 
 
 def kind_columns(kind: str) -> list[tuple[str, str]]:
-    model = RECORD_TYPES[kind]
+    model = _model().RECORD_TYPES[kind]
     columns = [(name, "VARCHAR") for name in COMMON_COLUMNS]
     specific = [
         (name, _sql_type(field.annotation))
@@ -57,14 +74,18 @@ def kind_columns(kind: str) -> list[tuple[str, str]]:
 
 def _document_columns() -> list[tuple[str, str]]:
     types_ = {"year": "BIGINT", "pages": "BIGINT"}
-    return [(name, types_.get(name, "VARCHAR")) for name in DOCUMENT_COLUMNS] + [("extracted_at", "TIMESTAMP")]
+    return [(name, types_.get(name, "VARCHAR")) for name in _document_fields()] + [("extracted_at", "TIMESTAMP")]
 
 
 def _schema_columns() -> set[tuple[str, str]]:
     """(table, column) of every column the schema below creates."""
     columns = {("documents", name) for name, _ in _document_columns()}
-    columns |= {(kind, name) for kind in RECORD_KINDS for name, _ in kind_columns(kind)}
+    columns |= {(kind, name) for kind in _model().RECORD_KINDS for name, _ in kind_columns(kind)}
+    columns |= {("rejected_files", name) for name in REJECTED_COLUMNS}
     return columns | {("document_blocks", "doc_id"), ("document_blocks", "blocks")}
+
+
+REJECTED_COLUMNS = ("sha256", "source", "reason", "extractor_version")
 
 
 def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -75,10 +96,13 @@ def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
     )
     for name, sql in _document_columns():  # a store made by an older yusuan gains the new columns
         con.execute(f'ALTER TABLE documents ADD COLUMN IF NOT EXISTS "{name}" {sql}')
-    for kind in RECORD_KINDS:
+    for kind in _model().RECORD_KINDS:
         con.execute(f"CREATE TABLE IF NOT EXISTS {kind} (" + ", ".join(f'"{n}" {t}' for n, t in kind_columns(kind)) + ")")
     # the parsed text the search index chunks (yusuan.index.blocks), so `yusuan index` never re-parses a file
     con.execute("CREATE TABLE IF NOT EXISTS document_blocks (doc_id VARCHAR PRIMARY KEY, blocks VARCHAR)")
+    # files the classifier turned away (not budget disclosures): remembered by content so a re-run does not read them again
+    con.execute("CREATE TABLE IF NOT EXISTS rejected_files (sha256 VARCHAR PRIMARY KEY, source VARCHAR, reason VARCHAR, "
+                "extractor_version VARCHAR)")
 
 
 class Store:
@@ -145,6 +169,17 @@ class Store:
             ).fetchone()
         return bool(row and row[0])
 
+    def rejection(self, sha256: str, extractor_version: str) -> str | None:
+        """Why this content was turned away by this yusuan version (not a budget disclosure), or None."""
+        with self.reading() as con:
+            row = con.execute("SELECT reason FROM rejected_files WHERE sha256 = ? AND extractor_version = ?",
+                              [sha256, extractor_version]).fetchone()
+        return row[0] if row else None
+
+    def reject(self, sha256: str, source: str, reason: str, extractor_version: str) -> None:
+        with self.writing() as con:
+            con.execute("INSERT OR REPLACE INTO rejected_files VALUES (?, ?, ?, ?)", [sha256, source, reason, extractor_version])
+
     def replace(self, extraction: Extraction) -> None:
         """Write one document's rows atomically, replacing earlier rows of the same file or content."""
         doc = extraction.document
@@ -156,14 +191,14 @@ class Store:
                 ).fetchall()
             ]
             for doc_id in stale:
-                for kind in RECORD_KINDS:
+                for kind in _model().RECORD_KINDS:
                     con.execute(f"DELETE FROM {kind} WHERE doc_id = ?", [doc_id])
                 con.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
                 con.execute("DELETE FROM document_blocks WHERE doc_id = ?", [doc_id])
             _insert_document(con, doc)
             if extraction.blocks is not None:
                 con.execute("INSERT INTO document_blocks VALUES (?, ?)", [doc.doc_id, extraction.blocks])
-            for kind in RECORD_KINDS:
+            for kind in _model().RECORD_KINDS:
                 rows = [record for record in extraction.records if record.kind == kind]
                 if rows:
                     _insert_records(con, kind, rows)
@@ -177,7 +212,7 @@ class Store:
             from .facts import facts_sql
 
             sql = f"SELECT * FROM ({facts_sql()}) ORDER BY department, year, doc_id, line"
-        elif name in (*RECORD_KINDS, "documents"):
+        elif name in (*_model().RECORD_KINDS, "documents"):
             sql = f"SELECT * FROM {name}"
         else:
             raise ValueError(f"unknown table {name!r}")
@@ -186,12 +221,12 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         with self.reading() as con:
-            return {kind: con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0] for kind in RECORD_KINDS}
+            return {kind: con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0] for kind in _model().RECORD_KINDS}
 
     def check_totals(self) -> tuple[int, int]:
         passed = failed = 0
         with self.reading() as con:
-            for kind in RECORD_KINDS:
+            for kind in _model().RECORD_KINDS:
                 for (checks,) in con.execute(f"SELECT checks FROM {kind}").fetchall():
                     for check in json.loads(checks or "[]"):
                         if check["status"] == "pass":
@@ -203,8 +238,8 @@ class Store:
 
 def _insert_document(con: duckdb.DuckDBPyConnection, doc: DocumentMeta) -> None:
     values = document_row(doc)
-    names = ", ".join(f'"{name}"' for name in (*DOCUMENT_COLUMNS, "extracted_at"))
-    placeholders = ", ".join("?" for _ in DOCUMENT_COLUMNS)
+    names = ", ".join(f'"{name}"' for name in (*_document_fields(), "extracted_at"))
+    placeholders = ", ".join("?" for _ in _document_fields())
     con.execute(f"INSERT INTO documents ({names}) VALUES ({placeholders}, now())", values)
 
 
@@ -221,10 +256,10 @@ def _insert_records(con: duckdb.DuckDBPyConnection, kind: str, records: list[Rec
 
 
 def document_row(doc: DocumentMeta) -> list[object]:
-    """The values of DOCUMENT_COLUMNS (without ``extracted_at``) as stored: dicts and lists as JSON text."""
+    """The values of the DocumentMeta fields (without ``extracted_at``) as stored: dicts and lists as JSON text."""
     data = doc.model_dump(mode="json")
     return [json.dumps(data[name], ensure_ascii=False) if isinstance(data[name], dict | list) else data[name]
-            for name in DOCUMENT_COLUMNS]
+            for name in _document_fields()]
 
 
 def record_row(record: Record, columns: list[str]) -> list[object]:
@@ -251,7 +286,7 @@ def export(store: Store, fmt: str, out: Path) -> list[Path]:
     """One file per kind plus documents and the fact model; CSV in UTF-8 with BOM so Excel shows Chinese correctly."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in ("documents", *RECORD_KINDS, "facts"):
+    for name in ("documents", *_model().RECORD_KINDS, "facts"):
         frame = store.table(name)
         path = out / f"{name}.{fmt}"
         if fmt == "csv":

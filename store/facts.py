@@ -12,6 +12,8 @@ pairs are inlined into the view as constants, so the view needs nothing but the 
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 
 from yusuan.vocab import normalize, thesaurus
@@ -45,14 +47,15 @@ def _quote(text: str) -> str:
 
 def _terms_sql() -> str:
     """(term, concept) pairs of the thesaurus: labels a document prints, normalised (constants from data)."""
-    pairs: dict[str, tuple[str, str]] = {}
+    pairs: dict[str, tuple[str, str, str]] = {}
     for concept in thesaurus().concepts:
         if concept.group in ("measure", "doc_kind"):
             continue
         for term in concept.terms:
-            pairs.setdefault(normalize(term), (concept.key, concept.group))
-    values = ", ".join(f"({_quote(term)}, {_quote(key)}, {_quote(group)})" for term, (key, group) in pairs.items())
-    return f"(VALUES {values}) AS terms(term, concept, concept_group)"
+            pairs.setdefault(normalize(term), (concept.key, concept.group, "|".join(map(re.escape, concept.requires))))
+    values = ", ".join(f"({_quote(term)}, {_quote(key)}, {_quote(group)}, {_quote(requires)})"
+                       for term, (key, group, requires) in pairs.items())
+    return f"(VALUES {values}) AS terms(term, concept, concept_group, requires)"
 
 
 def _fact_concepts_sql() -> str:
@@ -61,8 +64,9 @@ def _fact_concepts_sql() -> str:
     subject = _norm("r.subject")
     # a total word after an expense item is that item's total (培训费预算支出 is 培训费, not 支出总计)
     item_before = f"terms.concept_group = 'total' AND contains(left({subject}, strpos({subject}, terms.term) - 1), '费')"
+    # a term that needs a word beside it (服务 needs 采购) names the concept only with it: 一般公共服务支出 is no 采购
     return (f"SELECT r.record_id, terms.concept FROM fact r JOIN {_terms_sql()} ON contains({subject}, terms.term) "
-            f"AND NOT ({item_before}) "
+            f"AND NOT ({item_before}) AND (terms.requires = '' OR regexp_matches({subject}, terms.requires)) "
             f"QUALIFY row_number() OVER (PARTITION BY r.record_id ORDER BY length(terms.term) DESC, "
             f"strpos({subject}, terms.term) DESC) = 1")
 

@@ -255,3 +255,23 @@ class StoreConnection:
     def __del__(self) -> None:  # a caller that forgets to close must not keep the store locked
         with suppress(Exception):
             self.close()
+
+
+@contextmanager
+def exclusive(path: str | Path, task: str, wait: float | None = None) -> Iterator[None]:
+    """Run ``task`` (work beside the database, such as writing the search index files) in one process at a time:
+    an exclusive lock on ``<db>.<task>`` naming its holder. It does not lock the database itself."""
+    marker = _sidecar(path, f".{task}")
+    started = time.monotonic()
+    fd = _open(marker, write=True)
+    try:
+        _acquire(fd, True, started + (WRITE_WAIT_S if wait is None else wait), lambda: (
+            f"busy: {marker.read_text(encoding='utf-8').strip() or 'another process'} is {task}, "
+            f"waited {time.monotonic() - started:.0f} s"))
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, _who().encode(), 0)
+        yield
+    finally:
+        with suppress(OSError):
+            os.ftruncate(fd, 0)
+        os.close(fd)

@@ -155,3 +155,18 @@ def test_a_web_page_keeps_its_article_paragraphs_and_tables(tmp_path, suffix):
     assert grid.title == "表一部门收支总表"
     assert [[cell.text for cell in row] for row in grid.rows] == [
         ["项目", "预算数"], ["收入总计", "1,234.56"], ["支出总计", "1,234.56"]]
+
+
+def test_a_scanned_notice_is_turned_away_after_reading_two_pages(truth, monkeypatch):
+    """OCR is the cost of a scan (≈50 s a page here): the file is classified on its first pages, and a notice is not
+    read to the end."""
+    pytest.importorskip("rapidocr_onnxruntime")
+    from yusuan.extract.worker import OCR_PREVIEW_PAGES, extract_one
+
+    monkeypatch.delenv("YUSUAN_OCR", raising=False)
+    (name,) = [name for name, entry in truth.items() if entry["format"] == "scan"]
+    assert not truth[name]["is_disclosure"]
+    extraction, outcome = extract_one(str(CITIES / name), timeout=600)
+    assert extraction is None and outcome.status == "not_budget", outcome
+    assert f"decided on the first {OCR_PREVIEW_PAGES} OCR'd pages" in outcome.reason
+    assert outcome.pages > OCR_PREVIEW_PAGES

@@ -79,6 +79,18 @@ def test_items_down_the_rows_with_funding_source_columns(extracted):
         pytest.approx(19.84), pytest.approx(13.2), 0.0, pytest.approx(6.64))
 
 
+def test_subject_code_printed_inside_the_name_cell(extracted):
+    """p13 一般公共预算支出情况表 has no code column: '[201]一般公共服务支出', '[2011301]行政运行'."""
+    lines = {r.code: r for r in extracted("077_珠海/2026年珠海市商务局部门预算.pdf").by_kind("function_line")
+             if r.table_kind == "一般公共预算支出表"}
+    general = lines["201"]
+    assert (general.name, general.level, general.provenance.page) == ("一般公共服务支出", "类", 13)
+    assert (general.total, general.basic, general.project) == (
+        pytest.approx(41350.29), pytest.approx(4965.28), pytest.approx(36385.01))
+    assert (lines["2011301"].name, lines["2011301"].level, lines["2011301"].parent_code) == ("行政运行", "项", "20113")
+    assert lines["216"].provenance.page == 14 and lines["216"].total == pytest.approx(2500.0)
+
+
 def test_a_blank_sangong_table_takes_the_figures_the_text_states(extracted):
     """p15 prints the 三公 header and no row; p16: '2026年“三公”经费预算数为0.00万元 … 公务接待费为0.00万元'."""
     (record,) = _sangong(extracted("001_上海/2026年上海市民政局_部门预算.pdf"))

@@ -360,21 +360,21 @@ def test_cid_garbage_is_a_page_warning(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("data", "reason"),
+    ("data", "reason", "pdf_reason"),
     [
-        (b"", "file is empty"),
-        (b"Hello, this is a text file\n", "not a PDF (starts with b'Hello, this is a')"),
+        (b"", "file is empty", "file is empty (0 bytes)"),
+        (b"Hello, this is a text file\n", "not a PDF (starts with b'Hello, this is a')", None),
         # a web page saved under a .pdf name is read as HTML (crawlers do this); an empty one is a clear error
-        (b"<!DOCTYPE html><html>404</html>", "HTML document has no text"),
+        (b"<!DOCTYPE html><html>404</html>", "HTML document has no text", "not a PDF (starts with b'<!DOCTYPE html><')"),
     ],
 )
-def test_not_a_pdf(tmp_path, data, reason):
+def test_not_a_pdf(tmp_path, data, reason, pdf_reason):
     with pytest.raises(IngestError) as caught:
         _ingest(tmp_path, data)
     assert caught.value.reason == reason
     with pytest.raises(IngestError) as caught:
         ingest_pdf("x.pdf", data, hashlib.sha256(data).hexdigest())
-    assert caught.value.reason == (reason if data else "file is empty (0 bytes)")
+    assert caught.value.reason == (pdf_reason or reason)
 
 
 def test_truncated_and_corrupt_pdfs(tmp_path):

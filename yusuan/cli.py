@@ -10,8 +10,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
 STAGES = ("yusuan.extract.cli", "yusuan.index.cli", "yusuan.qa.cli", "yusuan.api.cli", "yusuan.audit.cli", "yusuan.eval.cli")
 # commands whose stage is enough to run them (the first argument decides)
@@ -31,15 +33,16 @@ def _report_busy_store(exc: RuntimeError) -> None:
     sys.exit(EXIT_STORE_BUSY)
 
 
-class _App(typer.Typer):
-    def __call__(self, *args: object, **kwargs: object) -> object:
-        try:
-            return super().__call__(*args, **kwargs)
-        except RuntimeError as exc:
-            _report_busy_store(exc)
-
-
 def build_app(stages: tuple[str, ...] = STAGES) -> typer.Typer:
+    import typer  # not at module level: `yusuan ask` answers without it
+
+    class _App(typer.Typer):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            try:
+                return super().__call__(*args, **kwargs)
+            except RuntimeError as exc:
+                _report_busy_store(exc)
+
     app = _App(help="yusuan (预算): Chinese budget disclosures → checked, queryable records.", no_args_is_help=True)
     for stage in stages:
         import_module(stage).register(app)
@@ -66,7 +69,7 @@ def _ask_without_typer(argv: list[str]) -> int | None:
         return None
     from pathlib import Path
 
-    from yusuan.qa.cli import run_ask
+    from yusuan.qa.shell import run_ask
 
     return run_ask(args.question, Path(args.data) if args.data else None, args.json, args.sql)
 

@@ -85,6 +85,8 @@ class IngestedDocument:
     blocks: list[Block]
     warnings: list[str] = field(default_factory=list)
     pages_needing_ocr: list[int] = field(default_factory=list)
+    # scanned pages left unread because the caller asked for a preview (``ocr_page_limit``); a full read OCRs them
+    ocr_deferred: list[int] = field(default_factory=list)
 
     @property
     def doc_id(self) -> str:

@@ -15,6 +15,7 @@ from .labels import is_prior, latest_year, read_part
 
 _CODE = re.compile(r"^\d{3}(?:\d{2}){0,2}$")
 _TOTAL_NAMES = ("合计", "总计")
+_CODE_IN_NAME = re.compile(r"^\s*[\[【]?(?P<code>\d{3}(?:\d{2}){0,2})(?:[\]】]|\s+)\s*(?P<name>\D.*)$")
 MEASURES = ("决算数", "调整预算数", "年初预算数", "预算数")
 
 
@@ -126,11 +127,13 @@ class _CodedLineRecognizer(Recognizer):
                 printed_code = code_text(table, row, code_cols)
                 name = table.text(row, name_col) if name_col else "合计"
                 code = code_of(printed_code)
+                if code is None and not printed_code and (coded := _CODE_IN_NAME.match(name)):
+                    code, name = coded.group("code"), coded.group("name")  # "[201]一般公共服务支出": no code column
                 if code is None and printed_code and not printed_code.isdigit():
                     name = name or printed_code
                 if code is None and not any(total in name.replace(" ", "") for total in _TOTAL_NAMES):
                     continue
-                key_cell = table.cell(row, code_cols[0]) if code else table.cell(row, name_col)
+                key_cell = table.cell(row, code_cols[0]) if code and code_cols else table.cell(row, name_col)
                 record = self.new_record(code, name.replace(" ", "") if code is None else name)
                 record.measure = measure
                 self.fill(record, table, row, fields, columns, ctx)
