@@ -294,8 +294,12 @@ class Vocabulary:
             return []
         found = []
         masked = re.sub(r"[0-9一二两三四五六七八九十]+(?:个|家)?(?:部门|单位|家|局)", "|", masked)  # …水利六部门
-        for m in re.finditer(r"[\u4e00-\u9fff]{2,8}(?:[/,][\u4e00-\u9fff]{2,8}){2,}", masked):
-            for stem in m.group(0).split("/") if "/" in m.group(0) else m.group(0).split(","):
+        # names already read (masked as "|") still count as items of the list around them
+        item = r"(?:[\u4e00-\u9fff]{2,8}|\|+)"
+        for m in re.finditer(rf"{item}(?:[/,、]{item}){{2,}}", masked):
+            for stem in re.split(r"[/,、]", m.group(0)):
+                if "|" in stem:
+                    continue
                 group = self._shortened(stem, q, head=False)
                 if group:
                     found.append((stem, [min(group, key=len)]))
