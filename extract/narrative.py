@@ -27,7 +27,17 @@ from .numbers import to_wanyuan
 _SENTENCE_END = re.compile(r"[。；;！？]")
 _LIST_ITEM = re.compile(r"^\s*(?:[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．]|\d+[、.．](?!\d))")
 _NUMBER = r"\d+(?:,\d{3})*(?:\.\d+)?"
-_AMOUNT = re.compile(rf"(?P<num>{_NUMBER})(?P<unit>万元|亿元|元)")
+# a zero needs no unit ('“三公”经费预算数为0，与2025年预算持平'): 0 is 0 in any unit, once a money word precedes it
+_AMOUNT = re.compile(rf"(?P<num>{_NUMBER})(?P<unit>万元|亿元|元)|(?<=[为是])(?P<zero>0(?:\.0+)?)(?=[，,。；;]|$)")
+_MONEY_BEFORE_ZERO = re.compile(r"(?:经费|费用?|支出|收入|资金|预算)(?:预算)?数?[为是]$")
+
+
+def _money_zero(match: re.Match, sentence: str) -> bool:
+    return bool(match.group("zero")) and bool(_MONEY_BEFORE_ZERO.search(sentence[: match.start()]))
+
+
+def _states_money(sentence: str) -> bool:
+    return "元" in sentence or any(_money_zero(match, sentence) for match in _AMOUNT.finditer(sentence))
 _SUBJECT_STOP = re.compile(r"[，,。；;：:、（）()的]|其中|包括|主要|用于|比上年|较上年|与上年")
 # Verbs between a subject and its figure; '预算' and '总额' stay with the subject (部门收入预算为 → 部门收入预算).
 _VERBS = re.compile(r"(预算数为|预算数|决算数为|决算数|决算为|预算安排|安排|决算|共计|合计为|为|是|达到|(?<![合总小])计)$")
@@ -166,7 +176,7 @@ class _Reader:
         found: list[Fact] = []
         topic = self.heading_topic
         for offset, sentence in paragraph.sentences():
-            if "元" not in sentence:
+            if not _states_money(sentence):
                 sentence_topic = _topic(sentence) if _LIST_ITEM.match(sentence) else None
                 topic = sentence_topic or topic
                 self._amountless(sentence, found)
@@ -181,8 +191,10 @@ class _Reader:
         cause = _REASON.search(sentence)
         cause_start = cause.start() if cause and "原因" in cause.group("marker") else len(sentence)
         for match in _AMOUNT.finditer(sentence):
-            value = to_wanyuan(float(match.group("num").replace(",", "")), match.group("unit"))
             before, after = sentence[: match.start()], sentence[match.end() :]
+            if match.group("zero") and not _money_zero(match, sentence):
+                continue
+            value = 0.0 if match.group("zero") else to_wanyuan(float(match.group("num").replace(",", "")), match.group("unit"))
             current = next((fact for fact in reversed(earlier + facts) if fact.metric == "amount"), None)
             verb = _CHANGE_VERB.search(before)
             if verb:
@@ -360,7 +372,8 @@ def _fact(subject: str, value: float, sentence: str, line: TextLine, source: str
         provenance=Provenance(source=source, page=line.page, line=line.line, bbox=line.bbox, raw=line.raw.strip()),
         table_kind="narrative",
     )
-    unit = match.groupdict().get("unit") or "%"
+    groups = match.groupdict()
+    unit = groups.get("unit") or ("万元" if groups.get("zero") else "%")
     fact.values["value"] = ValueSource(raw=match.group(0).strip(" ，,"), unit_original=unit, page=line.page, line=line.line)
     return fact
 

@@ -86,3 +86,16 @@ def test_coordinated_subjects_and_an_opening_reason(facts):
         assert (fact.change, fact.change_pct) == (pytest.approx(4322.77), pytest.approx(14.98))
         assert fact.reason.startswith("基本支出增加1447.63万元")
     assert not any(f.value == pytest.approx(1447.63) for f in found)
+
+
+def test_a_zero_needs_no_unit_and_fills_a_blank_sangong_table():
+    """文印中心 p16 (read off the page): '2026年“三公”经费预算数为0，与2025年预算持平。其中：（一）因公出国（境）费为0…';
+    its 三公 table p15 prints headers only, so the record takes the text's zeros with the sentence as the source."""
+    extraction = extract_path(CITIES / "001_上海/2026年上海市政府办公厅_部门预算.pdf")
+    zeros = {f.subject: f for f in extraction.by_kind("fact") if f.value == 0.0}
+    assert zeros["“三公”经费"].change == 0.0 and zeros["因公出国(境)费"].values["value"].raw == "0"
+    (sangong,) = extraction.by_kind("sangong")
+    assert (sangong.total, sangong.overseas, sangong.vehicle_total, sangong.reception) == (0.0, 0.0, 0.0, 0.0)
+    assert {check.name for check in sangong.checks} >= {"blank_cell_from_text:total", "blank_cell_from_text:reception"}
+    # a zero without a money word before it is no money figure ('人数为0')
+    assert not any(f.subject.endswith("人数") for f in extraction.by_kind("fact"))
