@@ -6,6 +6,7 @@ project names and narrative subjects. Built once per store version (see engine.S
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -96,6 +97,17 @@ def _subsequence_gaps(short: str, name: str) -> int | None:
     return gaps
 
 
+def longest_spans(text: str, words: Container[str], shortest: int, longest: int) -> list[tuple[int, int]]:
+    """(start, end) of the longest non-overlapping substrings of ``text`` that are in ``words``, in text order."""
+    hits = [(i, j) for i in range(len(text)) for j in range(i + shortest, min(len(text), i + longest) + 1) if text[i:j] in words]
+    hits.sort(key=lambda h: (-(h[1] - h[0]), h[0]))
+    taken: list[tuple[int, int]] = []
+    for start, end in hits:
+        if all(end <= s or start >= e for s, e in taken):
+            taken.append((start, end))
+    return sorted(taken)
+
+
 @dataclass
 class DepartmentMatch:
     names: list[str] = field(default_factory=list)
@@ -155,17 +167,7 @@ class Vocabulary:
         a subsequence of one department's name (省高院, 江苏人大, 社工部); an ambiguous name gives candidates, a
         department-like word that matches nothing is reported as unknown."""
         match = DepartmentMatch(rest=q)
-        hits = []
-        for i in range(len(q)):
-            for j in range(i + 3, min(len(q), i + self.max_alias) + 1):
-                if q[i:j] in self.alias_map:
-                    hits.append((i, j))
-        hits.sort(key=lambda h: (-(h[1] - h[0]), h[0]))
-        taken: list[tuple[int, int]] = []
-        for start, end in hits:
-            if all(end <= s or start >= e for s, e in taken):
-                taken.append((start, end))
-        taken.sort()
+        taken = longest_spans(q, self.alias_map, 3, self.max_alias)
         for start, end in taken:
             mention = q[start:end]
             place = self._unknown_place(q[:start])
@@ -343,18 +345,7 @@ class Vocabulary:
         """(start, end, target) of the longest non-overlapping vocabulary words of `q` (after its 类/款/项 markers are
         dropped), in order."""
         text = _LINE_MARKERS.sub("", q)
-        hits = []
-        for i in range(len(text)):
-            for j in range(i + 2, min(len(text), i + self.max_word) + 1):
-                if text[i:j] in self.words:
-                    hits.append((i, j))
-        hits.sort(key=lambda h: (-(h[1] - h[0]), h[0]))
-        taken: list[tuple[int, int]] = []
-        for start, end in hits:
-            if all(end <= s or start >= e for s, e in taken):
-                taken.append((start, end))
-        taken.sort()
-        found = [(start, end, self.words[text[start:end]][0]) for start, end in taken]
+        found = [(start, end, self.words[text[start:end]][0]) for start, end in longest_spans(text, self.words, 2, self.max_word)]
         return [(s, e, t) for s, e, t in found if _allowed(t, text)]
 
     def find_targets(self, q: str, with_share: bool = False) -> tuple[Target | None, Target | None]:

@@ -16,6 +16,21 @@ def gold(name: str) -> dict:
 
 
 @pytest.fixture(scope="session")
+def ingested():
+    """path → its ingested document, read once per session (the audit tests read the same PDFs many times)."""
+    from yusuan.ingest import ingest_path
+
+    cache: dict[str, object] = {}
+
+    def read(path: Path):
+        if str(path) not in cache:
+            cache[str(path)] = ingest_path(path)
+        return cache[str(path)]
+
+    return read
+
+
+@pytest.fixture(scope="session")
 def corpus_extractions():
     from yusuan.extract import extract_path
 

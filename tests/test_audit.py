@@ -4,7 +4,6 @@ false alarm, errors planted in copies are found; the CLI, the annotated PDF and 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import typer
@@ -15,24 +14,11 @@ from yusuan.audit import audit_document
 from yusuan.audit.evaluate import FamilyScore, apply_edits, load_fixtures, score_document
 from yusuan.audit.model import FAMILIES
 from yusuan.extract import extract_document
-from yusuan.ingest import ingest_path
 
 PUTUO = REALDOCS / "shanghai-putuo-GovBudgetChecker"
 DEPT_BUDGET = PUTUO / "dept_budget.pdf"
 FINAL_ACCOUNTS = PUTUO / "上海市普陀区财政局2024年度部门决算.pdf"
 FIXTURES = {fixture.name: fixture for fixture in load_fixtures(ROOT / "eval" / "audit")}
-
-
-@pytest.fixture(scope="module")
-def ingested():
-    cache: dict[str, object] = {}
-
-    def read(path: Path):
-        if str(path) not in cache:
-            cache[str(path)] = ingest_path(path)
-        return cache[str(path)]
-
-    return read
 
 
 def audit(doc):

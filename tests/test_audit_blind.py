@@ -14,7 +14,6 @@ from yusuan.audit import audit_document
 from yusuan.audit.evaluate import Edit, FamilyScore, apply_edits, load_fixtures, score_document
 from yusuan.audit.model import FAMILIES
 from yusuan.extract import extract_document
-from yusuan.ingest import ingest_path
 
 FIXTURES = {fixture.name: fixture for fixture in load_fixtures(ROOT / "eval" / "audit")}
 BLIND = sorted(name for name, fixture in FIXTURES.items() if fixture.labelled_by.startswith("blind"))
@@ -22,18 +21,6 @@ PUTUO = REALDOCS / "shanghai-putuo-GovBudgetChecker"
 PLANNING_FINAL = PUTUO / "上海市普陀区规划和自然资源局 2024 年度部门决算.pdf"
 FINANCE_BUDGET = REALDOCS / "shanghai-tianbaoxitong" / "上海市普陀区财政局部门25年预算.pdf"
 PROCURATORATE_2017 = REALDOCS / "jiangsu-open-budget" / "江苏省人民检察院" / "2017年省检察院部门预算.pdf"
-
-
-@pytest.fixture(scope="module")
-def ingested():
-    cache: dict[str, object] = {}
-
-    def read(path: Path):
-        if str(path) not in cache:
-            cache[str(path)] = ingest_path(path)
-        return cache[str(path)]
-
-    return read
 
 
 @pytest.fixture(scope="module")
