@@ -1,4 +1,4 @@
-"""On-demand benchmark (not a test): /ask latency p50/p95 with 1 and 16 concurrent clients over the corpus replicated
+"""On-demand benchmark (not a test): /ask latency p50/p95 with 1, 16 and 50 concurrent clients over the corpus replicated
 to N documents, against uvicorn on 127.0.0.1 in a subprocess; ratios vs /health measured in the same run.
 
 Replicas are distinct departments (`中共绍兴市委组织部#17`), so questions naming a department still resolve to the
@@ -88,6 +88,7 @@ def main() -> None:
     ap.add_argument("--answer-cache", type=int, default=256, help="the service's answer cache size (0 = off)")
     ap.add_argument("--data", type=Path, help="reuse a store kept by an earlier run (skips building)")
     ap.add_argument("--keep", action="store_true", help="keep the store this run builds (printed) for --data")
+    ap.add_argument("--clients", default="1,16,50", help="concurrent client counts to measure, comma-separated")
     args = ap.parse_args()
     data = args.data
     if data is None:
@@ -111,7 +112,7 @@ def main() -> None:
         ask_paths = [f"/ask?q={quote(QUESTIONS[i % len(QUESTIONS)])}" for i in range(args.requests)]
         _, warm_errors = measure(url, ask_paths[: len(QUESTIONS)], 1)
         print(f"warm-up: {len(QUESTIONS)} questions, errors {warm_errors}")
-        for clients in (1, 16):
+        for clients in map(int, args.clients.split(",")):
             h, he = measure(url, ["/health"] * args.requests, clients)
             a, ae = measure(url, ask_paths, clients)
             print(f"clients={clients:2d} /health p50 {pct(h, .5):.1f} ms p95 {pct(h, .95):.1f} ms | /ask p50 {pct(a, .5):.1f} ms "
