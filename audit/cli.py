@@ -22,6 +22,8 @@ def audit_command(
     data: Path | None = DataOption,
 ) -> None:
     """Audit one disclosure: completeness, arithmetic in and across tables, text vs tables, text arithmetic, lint."""
+    from yusuan.ingest import IngestError
+
     from . import audit_path
     from .report import FORMATS, render
 
@@ -32,7 +34,7 @@ def audit_command(
     try:
         source = path if path is not None else _stored(doc, data)
         extraction, issues = audit_path(source)
-    except (LookupError, OSError) as exc:
+    except (LookupError, OSError, IngestError) as exc:  # a file that cannot be read: one line naming it and why
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     report = render(issues, extraction.document, fmt)

@@ -11,6 +11,12 @@ FIXTURES = ROOT / "eval" / "fixtures"
 REALDOCS = ROOT.parent / "shared" / "realdocs"
 
 
+def printed(value):
+    """A figure as the document prints it: equal up to float noise (1e-6), never pytest.approx's relative 1e-6, which
+    lets 227955.11 pass as 227955.33."""
+    return pytest.approx(value, abs=1e-6)
+
+
 def gold(name: str) -> dict:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 

@@ -114,3 +114,15 @@ def test_api_issues_route(tmp_path):
         body = response.json()
         assert body["count"] == len(body["issues"]) and any(issue["rule_id"] == "TT01" for issue in body["issues"])
         assert client.get("/documents/0000000000000000/issues").status_code == 404
+
+
+def test_a_file_that_cannot_be_read_is_one_line_naming_it(tmp_path):
+    from yusuan.audit import cli
+
+    app = typer.Typer()
+    cli.register(app)
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"garbage")
+    result = CliRunner().invoke(app, [str(bad)])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {bad}: not a PDF (starts with b'garbage')"

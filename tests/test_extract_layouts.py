@@ -5,7 +5,7 @@ prior-year blocks), built as grids."""
 from __future__ import annotations
 
 import pytest
-from conftest import REALDOCS
+from conftest import REALDOCS, printed
 
 from yusuan.extract import extract_path
 from yusuan.extract.recognizers import BuildContext, classify
@@ -38,12 +38,12 @@ def test_untitled_chongqing_tables_take_the_title_printed_above_them(extracted):
     totals = [r for r in extraction.by_kind("budget_total") if r.provenance.page == 8]
     assert {r.table_title for r in totals} == {"2026年部门收支总体情况表"}
     income = next(r for r in totals if r.side == "收入" and r.name == "收入总计")
-    assert income.amount == pytest.approx(174900.64)
+    assert income.amount == printed(174900.64)
     # '一、一般公共预算资金' printed with its numbering's punctuation after the words
-    assert any(r.name == "一般公共预算资金" and r.amount == pytest.approx(101833.84) for r in totals)
+    assert any(r.name == "一般公共预算资金" and r.amount == printed(101833.84) for r in totals)
     (sangong,) = _sangong(extraction)  # one unlabelled data row, p23
     assert (sangong.provenance.page, sangong.total, sangong.overseas, sangong.vehicle_operation, sangong.reception) == (
-        23, pytest.approx(890.97), pytest.approx(552.0), pytest.approx(217.9), pytest.approx(121.07))
+        23, printed(890.97), printed(552.0), printed(217.9), printed(121.07))
 
 
 def test_prior_year_block_beside_the_budget_year_keeps_its_own_measure(extracted):
@@ -53,12 +53,12 @@ def test_prior_year_block_beside_the_budget_year_keeps_its_own_measure(extracted
     (prior,) = _sangong(extraction, measure="上年预算数")
     assert budget.provenance.page == prior.provenance.page == 26
     assert (budget.total, budget.overseas, budget.vehicle_purchase, budget.reception) == (
-        pytest.approx(2171.85), pytest.approx(321.91), pytest.approx(342.25), pytest.approx(279.19))
-    assert (prior.total, prior.reception) == (pytest.approx(2552.5), pytest.approx(483.09))
+        printed(2171.85), printed(321.91), printed(342.25), printed(279.19))
+    assert (prior.total, prior.reception) == (printed(2552.5), printed(483.09))
     total_line = next(r for r in extraction.by_kind("function_line")
                       if r.table_kind == "一般公共预算支出表" and r.code is None)
-    assert total_line.total == pytest.approx(227955.11) and total_line.project == pytest.approx(114947.89)
-    assert total_line.other == {"2025年预算数": pytest.approx(219607.38)}
+    assert total_line.total == printed(227955.11) and total_line.project == printed(114947.89)
+    assert total_line.other == {"2025年预算数": printed(219607.38)}
 
 
 def test_unit_rows_keep_names_that_contain_measure_words(extracted):
@@ -66,7 +66,7 @@ def test_unit_rows_keep_names_that_contain_measure_words(extracted):
     records = extraction.by_kind("sangong")
     assert {r.provenance.page for r in records} == {28}
     units = {r.unit_name: r.total for r in records}
-    assert units["合计"] == pytest.approx(9.3) and units["湖州市财政项目预算审核中心"] == pytest.approx(0.45)
+    assert units["合计"] == printed(9.3) and units["湖州市财政项目预算审核中心"] == printed(0.45)
     assert len(units) == 6
     assert all(c.status == "pass" for r in records for c in r.checks if c.name == "sangong_units_sum")
 
@@ -76,7 +76,7 @@ def test_items_down_the_rows_with_funding_source_columns(extracted):
     (record,) = _sangong(extracted("077_珠海/2026年珠海市商务局部门预算.pdf"))
     assert record.provenance.page == 18
     assert (record.total, record.overseas, record.vehicle_total, record.reception) == (
-        pytest.approx(19.84), pytest.approx(13.2), 0.0, pytest.approx(6.64))
+        printed(19.84), printed(13.2), 0.0, printed(6.64))
 
 
 def test_subject_code_printed_inside_the_name_cell(extracted):
@@ -86,9 +86,9 @@ def test_subject_code_printed_inside_the_name_cell(extracted):
     general = lines["201"]
     assert (general.name, general.level, general.provenance.page) == ("一般公共服务支出", "类", 13)
     assert (general.total, general.basic, general.project) == (
-        pytest.approx(41350.29), pytest.approx(4965.28), pytest.approx(36385.01))
+        printed(41350.29), printed(4965.28), printed(36385.01))
     assert (lines["2011301"].name, lines["2011301"].level, lines["2011301"].parent_code) == ("行政运行", "项", "20113")
-    assert lines["216"].provenance.page == 14 and lines["216"].total == pytest.approx(2500.0)
+    assert lines["216"].provenance.page == 14 and lines["216"].total == printed(2500.0)
 
 
 def test_a_blank_sangong_table_takes_the_figures_the_text_states(extracted):
@@ -103,7 +103,7 @@ def test_a_blank_sangong_table_takes_the_figures_the_text_states(extracted):
 def test_a_blank_cell_beside_printed_figures_stays_blank_when_the_text_says_0(extracted):
     """p20: 购置费 cell blank beside 运行费 20.10; the text says 公务用车购置费 0.00万元."""
     (record,) = _sangong(extracted("001_上海/2026年上海市交通运输局_部门预算.pdf"))
-    assert record.vehicle_purchase is None and record.vehicle_operation == pytest.approx(20.1)
+    assert record.vehicle_purchase is None and record.vehicle_operation == printed(20.1)
     assert any(c.name == "blank_cell_text_states:vehicle_purchase" for c in record.checks)
 
 

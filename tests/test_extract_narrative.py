@@ -5,7 +5,7 @@ reader cut in two, and the 重庆 exports whose digits sit most of a line below 
 from __future__ import annotations
 
 import pytest
-from conftest import REALDOCS
+from conftest import REALDOCS, printed
 
 from yusuan.extract import extract_path
 
@@ -26,7 +26,7 @@ def facts():
 
 
 def _one(facts, subject: str, value: float):
-    (fact,) = [f for f in facts if f.subject == subject and f.value == pytest.approx(value)]
+    (fact,) = [f for f in facts if f.subject == subject and f.value == printed(value)]
     return fact
 
 
@@ -34,21 +34,21 @@ def test_displaced_digits_are_read_back_into_their_sentences(facts):
     """商务委员会 p3: '收入比2025年减少86,685.29万元，主要是一般公共预算拨款减少7,885.67万元…' (digits and punctuation
     in a font whose descent puts them on a line of their own)."""
     found = facts(CITIES / "004_重庆/2026年重庆市商务委员会部门预算.pdf")
-    assert _one(found, "收入预算", 174900.64).change == pytest.approx(-86685.29)
-    assert _one(found, "一般公共预算拨款", 101833.84).change == pytest.approx(-7885.67)
-    assert _one(found, "财政专户管理资金", 22070.82).change == pytest.approx(2024.14)
+    assert _one(found, "收入预算", 174900.64).change == printed(-86685.29)
+    assert _one(found, "一般公共预算拨款", 101833.84).change == printed(-7885.67)
+    assert _one(found, "财政专户管理资金", 22070.82).change == printed(2024.14)
     assert _one(found, "公务接待费", 121.07).change == 0.0
     operating = _one(found, "机关运行经费", 1595.96)  # '（一）机关运行经费。2026年一般公共预算财政拨款运行经费…'
-    assert operating.change == pytest.approx(-21.42) and operating.reason.startswith("坚持过紧日子")
+    assert operating.change == printed(-21.42) and operating.reason.startswith("坚持过紧日子")
 
 
 def test_a_change_after_a_breakdown_is_the_totals(facts):
     """委宣传部 p3: '…住房保障支出662.86万元。比2025年增加2,734.52万元' is the change of 支出预算 45,369.18 (the
     breakdown adds up to it), not of 住房保障支出; '均与上年持平' sets every 三公 item before it to no change."""
     found = facts(CITIES / "004_重庆/2026年重庆市委宣传部部门预算.pdf")
-    assert _one(found, "支出预算", 45369.18).change == pytest.approx(2734.52)
+    assert _one(found, "支出预算", 45369.18).change == printed(2734.52)
     assert _one(found, "住房保障支出", 662.86).change is None
-    assert _one(found, "其他收入资金", 513.0).change == pytest.approx(513.0)  # '其他收入增加513万元'
+    assert _one(found, "其他收入资金", 513.0).change == printed(513.0)  # '其他收入增加513万元'
     assert _one(found, "因公出国(境)费用", 100.0).change == 0.0
     assert _one(found, "公务接待费", 63.8).change == 0.0
 
@@ -58,8 +58,8 @@ def test_figures_of_list_items_and_headings(facts):
     (the item cut by the PDF reader after 行政单位离退休); 泉州公安局 p24: '（一）因公出国（境）经费' then
     '2026年预算安排0.00万元，比上年增加0.00万元，增长0.00%'."""
     final = facts(PUTUO / "上海市普陀区财政局2024年度部门决算.pdf")
-    assert any(f.subject.endswith("行政单位离退休(项)") and f.value == pytest.approx(84.65) for f in final)
-    assert any(f.subject.endswith("行政运行(项)年初预算") and f.value == pytest.approx(1560.05) for f in final)
+    assert any(f.subject.endswith("行政单位离退休(项)") and f.value == printed(84.65) for f in final)
+    assert any(f.subject.endswith("行政运行(项)年初预算") and f.value == printed(1560.05) for f in final)
     police = facts(CITIES / "021_泉州/2026年泉州市公安局部门预算.pdf")
     overseas = _one(police, "因公出国(境)经费", 0.0)
     assert (overseas.change, overseas.change_pct) == (0.0, 0.0)
@@ -83,9 +83,9 @@ def test_coordinated_subjects_and_an_opening_reason(facts):
     found = facts(REALDOCS / "jiangsu-open-budget/江苏省高级人民法院/省法院2018年度部门预算公开.pdf")
     for subject in ("收入预算总计", "支出预算总计"):
         fact = next(f for f in found if f.subject == subject and f.change is not None)
-        assert (fact.change, fact.change_pct) == (pytest.approx(4322.77), pytest.approx(14.98))
+        assert (fact.change, fact.change_pct) == (printed(4322.77), printed(14.98))
         assert fact.reason.startswith("基本支出增加1447.63万元")
-    assert not any(f.value == pytest.approx(1447.63) for f in found)
+    assert not any(f.value == printed(1447.63) for f in found)
 
 
 def test_a_zero_needs_no_unit_and_fills_a_blank_sangong_table():

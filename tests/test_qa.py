@@ -6,6 +6,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import duckdb
 import pytest
+from conftest import printed
 from qa_store import build_store
 
 from yusuan.config import db_path
@@ -28,7 +29,7 @@ def test_headline_superlative(data):
     a = ask("哪个部门三公经费最高", data)
     assert a.plan.intent == "rank" and a.plan.target.key == "sangong_total"
     assert "中共绍兴市委组织部" in a.answer and "22.50万元" in a.answer
-    assert a.value == pytest.approx(22.5) and a.unit == "万元"
+    assert a.value == printed(22.5) and a.unit == "万元"
     ev = a.evidence[0]
     assert ev.source.endswith("000_acf85bf0026b4684.txt") and ev.line and ev.raw == "22.50"
     missing = {row["department"] for row in a.not_covered}
@@ -39,9 +40,9 @@ def test_headline_superlative(data):
 def test_lookup_alias_and_units(data):
     a = ask("山海关区委组织部2023年公务接待费是多少元", data)
     assert a.plan.intent == "lookup" and a.plan.departments == ["中共秦皇岛市山海关区委组织部"]
-    assert a.unit == "元" and a.value == pytest.approx(3000)
+    assert a.unit == "元" and a.value == printed(3000)
     a = ask("中共绍兴市委组织部22年项目支出是多少", data)
-    assert a.value == pytest.approx(3599.92) and a.plan.years == [2022]
+    assert a.value == printed(3599.92) and a.plan.years == [2022]
 
 
 def test_aliases():
@@ -69,32 +70,32 @@ def test_ambiguous_and_unknown_departments_are_not_widened():
 def test_topk(data):
     a = ask("项目支出最高的前三个部门", data)
     assert a.plan.intent == "rank" and a.plan.k == 3
-    assert [r["value"] for r in a.rows] == pytest.approx([3599.92, 442.65])
+    assert [r["value"] for r in a.rows] == printed([3599.92, 442.65])
 
 
 def test_compare(data):
     a = ask("山海关区委组织部和绍兴市委组织部三公经费谁高", data)
     assert a.plan.intent == "compare"
-    assert a.value == pytest.approx(11.2)
+    assert a.value == printed(11.2)
     assert a.answer.startswith("中共绍兴市委组织部")
 
 
 def test_sum_and_count(data):
     a = ask("三公经费一共多少", data)
-    assert a.plan.intent == "sum" and a.value == pytest.approx(33.8)
+    assert a.plan.intent == "sum" and a.value == printed(33.8)
     a = ask("有多少个部门有三公经费", data)
     assert a.plan.intent == "count" and a.value == 2
 
 
 def test_change_from_facts(data):
     a = ask("绍兴市委组织部2022年三公经费比上年增加多少", data)
-    assert a.plan.intent == "change" and a.value == pytest.approx(0.58)
+    assert a.plan.intent == "change" and a.value == printed(0.58)
     assert "2.6%" in a.answer and a.evidence[0].line == 164
 
 
 def test_share(data):
     a = ask("绍兴市委组织部三公经费占支出总计的比例", data)
-    assert a.plan.intent == "share" and a.value == pytest.approx(0.43)
+    assert a.plan.intent == "share" and a.value == printed(0.43)
 
 
 def test_indicator_filter(data):
@@ -115,7 +116,7 @@ def test_ambiguity_two_years(data):
     a = ask("市委组织部有多少个项目", data)
     assert "2份文档" in a.answer and "2022年" in a.answer and "2019年" in a.answer
     a = ask("市委组织部三公经费是多少", data)
-    assert a.value == pytest.approx(22.5)
+    assert a.value == printed(22.5)
     assert any(row["year"] == 2019 for row in a.not_covered) and "2019年" in a.answer
 
 
@@ -162,7 +163,7 @@ def test_llm_assist_with_fake_server(data, monkeypatch):
         monkeypatch.setenv("YUSUAN_LLM_BASE_URL", f"http://127.0.0.1:{server.server_port}/v1")
         monkeypatch.setenv("YUSUAN_LLM_MODEL", "fake")
         a = ask("山海关那边迎来送往花了多少钱", data)
-        assert a.plan.source == "llm" and a.value == pytest.approx(0.3)
+        assert a.plan.source == "llm" and a.value == printed(0.3)
     finally:
         server.shutdown()
         server.server_close()
@@ -196,17 +197,17 @@ def test_qa_eval_runs(data, capsys):
 
 def test_subjects_projects_and_narrative_metrics(data):
     a = ask("中共绍兴市委组织部2022年一般公共服务支出预算是多少？", data)
-    assert a.plan.target.key == "一般公共服务支出" and a.value == pytest.approx(2331.31)
+    assert a.plan.target.key == "一般公共服务支出" and a.value == printed(2331.31)
     a = ask("中共绍兴市委组织部2022年“干部教育培训”项目预算是多少？", data)
-    assert a.plan.target.kind == "project" and a.plan.intent == "lookup" and a.value == pytest.approx(1190)
+    assert a.plan.target.kind == "project" and a.plan.intent == "lookup" and a.value == printed(1190)
     a = ask("2019年绍兴市委组织部“办公设备更新”项目安排了多少资金", data)
-    assert a.value == pytest.approx(4.2) and "办公设备更新" in a.answer
+    assert a.value == printed(4.2) and "办公设备更新" in a.answer
     a = ask("中共江苏省委组织部2024年部门整体资金总额是多少", data)
-    assert a.value == pytest.approx(14379.06)
+    assert a.value == printed(14379.06)
     a = ask("中共绍兴市委组织部2022年政府采购预算总额是多少", data)
-    assert a.plan.target.key == "procurement" and a.value == pytest.approx(2392.04)  # not the 货物/服务 parts
+    assert a.plan.target.key == "procurement" and a.value == printed(2392.04)  # not the 货物/服务 parts
     a = ask("山海关区委组织部2023年机关运行经费安排了多少", data)
-    assert a.plan.target.key == "operating_cost" and a.value == pytest.approx(51.67)
+    assert a.plan.target.key == "operating_cost" and a.value == printed(51.67)
 
 
 def test_new_department_aliases():
@@ -229,12 +230,12 @@ def test_catalog_follows_the_store(tmp_path):
         run_batch([CORPUS / "000_acf85bf0026b4684.txt"], store, workers=1)
     a = ask("山海关区委组织部三公经费是多少", tmp_path)
     assert a.value is None and not a.plan.departments
-    assert ask("哪个部门三公经费最低", tmp_path).value == pytest.approx(22.5)
+    assert ask("哪个部门三公经费最低", tmp_path).value == printed(22.5)
     with Store(db_path(tmp_path)) as store:
         run_batch([CORPUS / "002_6885cbf63360e79d.txt"], store, workers=1)
     a = ask("山海关区委组织部三公经费是多少", tmp_path)
-    assert a.plan.departments == ["中共秦皇岛市山海关区委组织部"] and a.value == pytest.approx(11.3)
-    assert ask("哪个部门三公经费最低", tmp_path).value == pytest.approx(11.3)
+    assert a.plan.departments == ["中共秦皇岛市山海关区委组织部"] and a.value == printed(11.3)
+    assert ask("哪个部门三公经费最低", tmp_path).value == printed(11.3)
 
 
 def test_long_answers_are_capped(data):
@@ -420,7 +421,7 @@ def test_ask_command_starts_light_and_answers_the_same(data):
     text, loaded = run.stdout.rsplit("LOADED", 1)
     assert loaded.strip() == "[]"
     expected = ask(question, data)
-    assert expected.value == pytest.approx(11.3) and text.splitlines()[0] == expected.answer
+    assert expected.value == printed(11.3) and text.splitlines()[0] == expected.answer
     as_json = subprocess.run([sys.executable, "-m", "yusuan.cli", "ask", question, "--data", str(data), "--json"],
                              capture_output=True, text=True, check=True).stdout
     assert json.loads(as_json) == json.loads(expected.model_dump_json())
@@ -482,7 +483,7 @@ def test_share_of_a_whole_the_question_adds_up(data, question):
     """占 A、B、C合计: the whole is the sum of the items named (22.50 + 3.00 + 5.12 = 30.62)."""
     a = ask(question, data)
     assert a.plan.intent == "share" and [t.label for t in a.plan.denominator_parts] == ['"三公"经费', "会议费", "培训费"]
-    assert a.value == pytest.approx(16.72) and "30.62万元" in a.answer
+    assert a.value == printed(16.72) and "30.62万元" in a.answer
 
 
 def test_share_of_a_sum_with_a_missing_item_is_not_answered(data):
@@ -513,10 +514,10 @@ def test_department_and_unit_budget_of_one_department_compared(putuo_two_documen
     """Both documents named: each one's figure (p.21 三公 合计 10.81; p.20 10.71) and the difference, labelled."""
     a = ask(question, putuo_two_documents)
     assert a.plan.intent == "compare" and a.plan.doc_kinds == ["部门预算", "单位预算"]
-    assert a.value == pytest.approx(0.1) and "10.81万元" in a.answer and "10.71万元" in a.answer
+    assert a.value == printed(0.1) and "10.81万元" in a.answer and "10.71万元" in a.answer
     assert "部门预算" in a.answer and "单位预算" in a.answer
     one = ask("普陀区司法局2026年单位预算三公经费", putuo_two_documents)  # one document named: that one
-    assert one.value == pytest.approx(10.71) and one.plan.doc_kinds == []
+    assert one.value == printed(10.71) and one.plan.doc_kinds == []
 
 
 def test_prior_year_outcome_is_the_basis_not_the_measure():
@@ -538,7 +539,7 @@ def test_prior_year_outcome_is_the_basis_not_the_measure():
 def test_funds_of_projects_with_performance_targets(putuo_two_documents, question, value):
     a = ask(question, putuo_two_documents)
     assert a.plan.target is not None and a.plan.target.key == "performance_funds"
-    assert a.value == pytest.approx(value)
+    assert a.value == printed(value)
 
 
 def test_a_word_that_needs_its_neighbour_does_not_tag_a_narrative_subject(putuo_two_documents):
