@@ -3,10 +3,13 @@
 The app keeps no connection to the store: each request opens a short-lived read-only one under the store's shared
 lock (yusuan.store.lock), so `yusuan extract`, `index`, `ask` and `export` work on the same data directory while
 it runs. /ask keeps the QA engine's StoreView and its answers for as long as the store's generation (a counter every
-writer moves on) is unchanged, so a repeated question opens nothing. Uploads: see yusuan.api.uploads."""
+writer moves on) is unchanged, so a repeated question opens nothing; /search keeps its results the same way, for as
+long as neither the store's generation nor a file of the search index (``<data>/index/``) changed. Uploads: see
+yusuan.api.uploads."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -27,6 +30,7 @@ from .uploads import UploadRejected, Uploads, UploadSettings, receive
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 ANSWER_CACHE = 256
+SEARCH_CACHE = 1024
 MAX_OFFSET = 2**40  # far past any store; keeps OFFSET inside DuckDB's integers
 MAX_TEXT = 200  # longest doc_id / department / table_kind filter
 RECORD_KINDS = ("budget_total", "function_line", "econ_line", "sangong", "project", "indicator", "fact")
@@ -39,8 +43,10 @@ class ApiError(Exception):
 
 
 def create_app(data_dir: str | Path | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
-               answer_cache: int = ANSWER_CACHE, uploads: UploadSettings | None = None) -> FastAPI:
+               answer_cache: int = ANSWER_CACHE, uploads: UploadSettings | None = None,
+               search_cache: int = SEARCH_CACHE) -> FastAPI:
     """`answer_cache`: how many /ask answers to keep per store version (0 = off); rule-based answers only.
+    `search_cache`: how many /search results to keep per store and index version (0 = off).
     `uploads`: limits and workers for POST /documents (its max_bytes defaults to `max_upload_bytes`)."""
     from yusuan.store import Store
 
@@ -51,6 +57,8 @@ def create_app(data_dir: str | Path | None = None, max_upload_bytes: int = MAX_U
     answers: OrderedDict[tuple[Any, str], bytes] = OrderedDict()  # (store signature, question) → answer JSON
     answers_lock = threading.Lock()
     views: dict[str, Any] = {}  # "current": (store generation, StoreView)
+    searches: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()  # (store and index state, query, k) → results JSON
+    searches_lock = threading.Lock()
     started: dict[str, Uploads] = {}
     started_lock = threading.Lock()
 
@@ -120,13 +128,14 @@ def create_app(data_dir: str | Path | None = None, max_upload_bytes: int = MAX_U
         return JSONResponse({**job, "status_url": f"/documents/{job_id}"}, status_code=202)
 
     @app.get("/documents/{doc_id}/issues")
-    def document_issues(doc_id: str) -> dict[str, Any]:
-        """Audit issues of a stored document, computed on demand from its source file (yusuan.audit)."""
-        from yusuan.audit.source import stored_issues
+    def document_issues(doc_id: str, recompute: bool = False) -> dict[str, Any]:
+        """Audit issues of a stored document (yusuan.audit): those stored at extraction, else (or with
+        ``recompute=true``) computed again from its source file; ``origin`` says which."""
+        from yusuan.audit.source import stored_audit
 
         with reading(database) as con:
             try:
-                return stored_issues(con, doc_id)
+                return stored_audit(con, doc_id, recompute).payload()
             except LookupError as exc:
                 raise ApiError(404, str(exc)) from exc
 
@@ -199,15 +208,39 @@ def create_app(data_dir: str | Path | None = None, max_upload_bytes: int = MAX_U
         return Response(body, media_type="application/json")
 
     @app.get("/search")
-    def search(q: str = Query(..., min_length=1, max_length=500), k: int = Query(10, ge=1, le=50)) -> dict[str, Any]:
+    def search(q: str = Query(..., min_length=1, max_length=500), k: int = Query(10, ge=1, le=50)) -> Response:
+        import json
+
         from yusuan.qa.engine import search_passages
 
+        key = (search_state(database), q, k)
+        with searches_lock:
+            body = searches.get(key)
+            if body is not None:
+                searches.move_to_end(key)
+                return Response(body, media_type="application/json")
         results, error = search_passages(q, directory, k=k)
         if error:
             raise ApiError(503, f"search index unavailable: {error}")
-        return {"query": q, "results": results}
+        body = json.dumps({"query": q, "results": results}, ensure_ascii=False).encode()
+        if search_cache:
+            with searches_lock:
+                searches[key] = body
+                while len(searches) > search_cache:
+                    searches.popitem(last=False)
+        return Response(body, media_type="application/json")
 
     from yusuan.api.viewer import install_viewer
 
     install_viewer(app, lambda: StoreConnection(database))  # read-only, under the shared lock; closing releases it
     return app
+
+
+def search_state(database: Path) -> tuple[Any, ...]:
+    """What a search result depends on: the store's generation and every index file's size and modification time
+    (`yusuan index` writes the vector and BM25 files after the passages table)."""
+    files = []
+    for folder in sorted((database.parent / "index").glob("*")):
+        if folder.is_dir():
+            files += [(entry.path, entry.stat().st_mtime_ns, entry.stat().st_size) for entry in os.scandir(folder)]
+    return generation(database), tuple(sorted(files))

@@ -53,7 +53,7 @@ FINAL_SECTIONS = ("收入支出决算总体情况", "收入决算情况", "支�
                   "一般公共预算财政拨款支出决算情况", "一般公共预算财政拨款基本支出决算情况", "“三公”经费",
                   "政府性基金预算财政拨款收入支出决算情况", "国有资本经营预算财政拨款收入支出决算情况", "预算绩效管理",
                   "机关运行经费", "政府采购", "国有资产")
-_EMPTY_NOTE = re.compile(r"无数据|空表|本表无|无[^，,。]{0,16}(?:安排|支出|收入|预算)")
+_EMPTY_NOTE = re.compile(r"无数据|空表|本表无|无发生[额数]|无[^，,。]{0,16}(?:安排|支出|收入|预算)")
 _TITLE_LINE = re.compile(r"^(?:\d+[.、．]?\s*)?(?:20\d{2}\s*年度?)?.{0,40}表$")
 
 
@@ -76,6 +76,11 @@ def _table_titles(ctx: AuditContext) -> list[tuple[str, int | None, Paragraph | 
 
 
 def _found(ctx: AuditContext) -> dict[str, int | None]:
+    """The standard tables printed, each with the page of its title (read once per document)."""
+    return ctx.derived(_find_standard_tables)
+
+
+def _find_standard_tables(ctx: AuditContext) -> dict[str, int | None]:
     found: dict[str, int | None] = {}
     for title, page, _ in _table_titles(ctx):
         for table in _standard(ctx):
@@ -86,7 +91,8 @@ def _found(ctx: AuditContext) -> dict[str, int | None]:
 
 
 def _listed_in_contents(ctx: AuditContext) -> set[str]:
-    entries = [_key(re.sub(r"[.…·\s]+\d*$", "", p.text)) for p in ctx.paragraphs if p not in ctx.body_paragraphs]
+    body = {id(p) for p in ctx.body_paragraphs}
+    entries = [_key(re.sub(r"[.…·\s]+\d*$", "", p.text)) for p in ctx.paragraphs if id(p) not in body]
     return {table.name for table in _standard(ctx) for entry in entries if table.matches(entry)}
 
 
@@ -124,10 +130,16 @@ def table_order(ctx: AuditContext) -> Iterator[Issue]:
                         values=[ComparedValue(label=before, value=found[before]), ComparedValue(label=after, value=found[after])])
 
 
+# a row numbering the columns ('** ** 1', '栏次 1 2 3') holds no amounts
+_COLUMN_NUMBER = re.compile(r"|\*+|栏次|行次|\d{1,2}")
+
+
 def _has_amount(grid: Grid) -> bool:
     from yusuan.extract.numbers import parse_amount
 
     for row in grid.rows:
+        if all(_COLUMN_NUMBER.fullmatch(cell.text.strip()) for cell in row):
+            continue
         for cell in row:
             amount = parse_amount(cell.text)
             if amount is not None and amount.value != 0 and not re.fullmatch(r"\d{2,7}", cell.text.strip()):
@@ -144,12 +156,14 @@ _FUND_WORDS = ("政府性基金", "国有资本经营")
 
 @rule("CP03", "completeness", "空表须注明“本表无数据”（或无此类预算安排），注释所说的资金与表一致，注明空表的表不应有数")
 def empty_table_note(ctx: AuditContext) -> Iterator[Issue]:
+    standard_layout = _on_standard_layout(ctx, _found(ctx))
     for fund in _FUND_WORDS:
         for grid in _grids_by_title(ctx, (fund,)):
             note = " ".join(line.text for line in grid.note) + " " + " ".join(c.text for row in grid.rows for c in row)
-            states_empty = bool(_EMPTY_NOTE.search(note))
+            states_empty = bool(_EMPTY_NOTE.search(note.replace("没有", "无")))
             title_box = grid.title_line.bbox if grid.title_line else None
-            if not _has_amount(grid) and not states_empty and not _stated_nearby(ctx, grid):
+            explained_in_text = not standard_layout and _text_says_none(ctx, fund)
+            if not _has_amount(grid) and not states_empty and not _stated_nearby(ctx, grid) and not explained_in_text:
                 yield Issue(rule_id="CP03", family="completeness", severity="warning",
                             message=f"“{grid.title}”为空表，但未注明本表无数据（无此类预算安排）",
                             page=grid.page, bbox=title_box, suggestion="在表下注明“本表无数据”及原因",
@@ -160,6 +174,23 @@ def empty_table_note(ctx: AuditContext) -> Iterator[Issue]:
                             suggestion="核对表格与注释", evidence=" ".join(line.text for line in grid.note),
                             values=[ComparedValue(label="注释", value=" ".join(line.text for line in grid.note))])
             yield from _note_of_other_fund(ctx, grid, fund)
+    for grid in ctx.grids:
+        if grid.title and not any(fund in _key(grid.title) for fund in _FUND_WORDS):
+            yield from _filled_table_said_empty(grid)
+
+
+# a note that calls the whole table empty (not one of its funds: '无政府性基金安排' under a 收支总表 is no such note)
+_WHOLE_TABLE_EMPTY = re.compile(r"本表(?:为)?空表|本表无数据|(?:本表|此表)(?:为空|无数)|以空表列示")
+
+
+def _filled_table_said_empty(grid: Grid) -> Iterator[Issue]:
+    """Any other table ('三公'经费表…) whose note calls it empty while it prints amounts."""
+    note = " ".join(line.text for line in grid.note)
+    if note and _WHOLE_TABLE_EMPTY.search(note) and _has_amount(grid):
+        title_box = grid.title_line.bbox if grid.title_line else None
+        yield Issue(rule_id="CP03", family="completeness", severity="error", message=f"“{grid.title}”注明为空表，但表中有数",
+                    page=grid.page, bbox=title_box, suggestion="核对表格与注释：有数则删去空表说明，无数则清空表格",
+                    evidence=note, values=[ComparedValue(label="注释", value=note)])
 
 
 def _note_of_other_fund(ctx: AuditContext, grid: Grid, fund: str) -> Iterator[Issue]:
@@ -176,9 +207,17 @@ def _note_of_other_fund(ctx: AuditContext, grid: Grid, fund: str) -> Iterator[Is
             return
 
 
+def _text_says_none(ctx: AuditContext, fund: str) -> bool:
+    """The 说明 says the organ has no such money (or states it as 0): the earlier provincial templates (Jiangsu 2017–2019) explain an empty
+    table in its 情况说明, not in a note under it; the current template requires the note."""
+    none = re.compile(rf"(?:无|没有|未安排){fund}(?:预算|收入|支出|拨款|安排)"
+                      rf"|{fund}[^。；;，,\d]{{0,16}}?(?<![\d.])0(?:\.0+)?\s*万?元")  # or states it as 0 ('…政府性基金支出预算支出 0万元')
+    return any(none.search(p.text) for p in ctx.body_paragraphs)
+
+
 def _stated_nearby(ctx: AuditContext, grid: Grid) -> bool:
     """An empty table's note may be printed as a paragraph right after it, on the same page."""
-    return any(p.page == grid.page and _EMPTY_NOTE.search(p.text) for p in ctx.body_paragraphs)
+    return any(p.page == grid.page and _EMPTY_NOTE.search(p.text.replace("没有", "无")) for p in ctx.body_paragraphs)
 
 
 @rule("CP04", "completeness", "说明的必备部分齐全（三公经费、机关运行经费、政府采购、绩效、国有资产；决算各表的情况说明）")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
+from typing import TypeVar
 
 from yusuan.extract.numbers import UNIT_FACTORS
 from yusuan.model import BBox, Extraction, Grid, IngestedDocument, Record, TextLine
@@ -20,6 +21,7 @@ LIST_ITEM = re.compile(r"^\s*(?:[(（][一二三四五六七八九十\d]+[)）]|
 AMOUNT = re.compile(r"(?<![\d.])(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s*(?P<unit>万元|亿元|元)")
 PERCENT = re.compile(r"(?<![\d.])(?P<num>\d+(?:\.\d+)?)\s*%")
 _DECIMALS = re.compile(r"\.(\d+)")
+Derived = TypeVar("Derived")
 
 
 def half_unit(raw: str, unit: str | None = "万元") -> float:
@@ -122,6 +124,13 @@ class AuditContext:
     doc: IngestedDocument
     extraction: Extraction
     issues: list[Issue] = field(default_factory=list)
+    _derived: dict[Callable, object] = field(default_factory=dict, repr=False)
+
+    def derived(self, compute: Callable[[AuditContext], Derived]) -> Derived:
+        """compute(self), computed once per document and shared by every rule that reads it."""
+        if compute not in self._derived:
+            self._derived[compute] = compute(self)
+        return self._derived[compute]  # type: ignore[return-value]
 
     @property
     def meta(self):

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from yusuan.model import Record
 
 from .context import AuditContext
-from .model import Issue
+from .model import ComparedValue, Issue
 from .registry import rule
 
 
@@ -85,12 +85,14 @@ def income_vs_spending_lines(ctx: AuditContext) -> Iterator[Issue]:
 
 
 @rule("XT03", "cross_table", "总额的表间一致：本年收入/支出合计＝收入/支出总表合计，财政拨款支出＝一般公共预算支出表合计，"
-      "基本支出＝经济分类表合计")
+      "基本支出＝经济分类表合计（该表覆盖的资金）")
 def totals(ctx: AuditContext) -> Iterator[Issue]:
-    income = _summary(ctx, "收支总表", "收入", "本年收入合计", "收入总计")
     income_table = _total_line(ctx, "收入总表")
+    # a 收入总表 with a 上年结转 column totals 收入总计, one without it 本年收入合计
+    table_carries = income_table is not None and any("结转" in column for column in income_table.other)
+    income = _summary(ctx, "收支总表", "收入", *(("收入总计",) if table_carries else ("本年收入合计", "收入总计")))
     carried = [r for r in ctx.table_records("budget_total", "收支总表") if "结转" in r.name and (r.amount or 0) > 0]
-    if income and income_table and (income.name == "本年收入合计" or not carried):
+    if income and income_table and (income.name == "本年收入合计" or table_carries or not carried):
         issue = _compare(ctx, "XT03", "本年收入合计", income, "amount", income.amount, income_table, "total", income_table.total)
         if issue:
             yield issue
@@ -109,11 +111,15 @@ def totals(ctx: AuditContext) -> Iterator[Issue]:
             issue = _compare(ctx, "XT03", "一般公共预算财政拨款支出", fiscal, key, fiscal.breakdown[key], general, "total", general.total)
             if issue:
                 yield issue
-    basic = _total_line(ctx, "一般公共预算支出表", "basic")
     econ = [r for r in ctx.table_records("econ_line", "基本支出表") if r.code is None and r.total is not None]
-    econ_total = next((r for r in econ if r.name in ("合计", "总计")), None)
+    econ_totals = [r for r in econ if r.name in ("合计", "总计")]
+    econ_total = next((r for r in econ_totals if "一般公共预算" in r.table_title), econ_totals[0] if econ_totals else None)
+    # a 基本支出表 that names no fund ('部门预算基本支出预算表') covers all funds: the 支出总表's 基本支出
+    all_funds = econ_total is not None and not any(fund in econ_total.table_title for fund in ("一般公共预算", "财政拨款"))
+    basic = _total_line(ctx, "支出总表" if all_funds else "一般公共预算支出表", "basic")
     if basic and econ_total:
-        issue = _compare(ctx, "XT03", "一般公共预算基本支出", basic, "basic", basic.basic, econ_total, "total", econ_total.total)
+        what = "基本支出" if all_funds else "一般公共预算基本支出"
+        issue = _compare(ctx, "XT03", what, basic, "basic", basic.basic, econ_total, "total", econ_total.total)
         if issue:
             yield issue
 
@@ -137,26 +143,59 @@ def general_within_all_funds(ctx: AuditContext) -> Iterator[Issue]:
 _COLUMNS = (("total", "合计"), ("basic", "基本支出"), ("project", "项目支出"))
 
 
-@rule("XT05", "cross_table", "全部支出均为一般公共预算拨款时（两表合计相等），支出总表与一般公共预算支出表逐行逐列一致")
+# tables whose every line is at least the 一般公共预算 table's line: all funds, and all 财政拨款 (一般公共预算 + 政府性基金
+# + 国有资本经营)
+_WIDER_TABLES = ("支出总表", "财政拨款支出表")
+
+
+@rule("XT05", "cross_table", "全部支出（或财政拨款）均为一般公共预算时，支出总表、财政拨款支出表与一般公共预算支出表逐行一致")
 def all_general_budget_lines(ctx: AuditContext) -> Iterator[Issue]:
-    """Each 一般公共预算 line is at most its all-funds line (XT04), so when the two tables' totals agree every line must
-    agree too: a 款 or 项 that differs is a copying error in one of the tables."""
-    for measure in {r.measure for r in ctx.table_records("function_line", "一般公共预算支出表")}:
-        general_total = _total_line(ctx, "一般公共预算支出表", measure=measure)
-        all_total = _total_line(ctx, "支出总表", measure=measure)
-        if general_total is None or all_total is None or _compare(ctx, "XT05", "", general_total, "total", general_total.total,
-                                                                   all_total, "total", all_total.total):
+    """Each 一般公共预算 line is at most its line over all funds (XT04) and over all 财政拨款, so when the two tables'
+    totals agree every line must agree too: a 款 or 项 that differs is a copying error in one of the tables."""
+    for wider_kind in _WIDER_TABLES:
+        for measure in {r.measure for r in ctx.table_records("function_line", "一般公共预算支出表")}:
+            yield from _lines_of_equal_tables(ctx, wider_kind, measure)
+
+
+def _lines_of_equal_tables(ctx: AuditContext, wider_kind: str, measure: str) -> Iterator[Issue]:
+    general_total = _total_line(ctx, "一般公共预算支出表", measure=measure)
+    all_total = _total_line(ctx, wider_kind, measure=measure)
+    if general_total is None or all_total is None or _compare(ctx, "XT05", "", general_total, "total", general_total.total,
+                                                               all_total, "total", all_total.total):
+        return
+    all_funds = {r.code: r for r in ctx.table_records("function_line", wider_kind, measure) if r.code}
+    for record in ctx.table_records("function_line", "一般公共预算支出表", measure):
+        line = all_funds.get(record.code) if record.code else None
+        if line is None:
             continue
-        all_funds = {r.code: r for r in ctx.table_records("function_line", "支出总表", measure) if r.code}
-        for record in ctx.table_records("function_line", "一般公共预算支出表", measure):
-            line = all_funds.get(record.code) if record.code else None
-            if line is None:
+        for field, label in _COLUMNS:
+            left, right = getattr(record, field, None), getattr(line, field, None)
+            if left is None or right is None:
                 continue
-            for field, label in _COLUMNS:
-                left, right = getattr(record, field, None), getattr(line, field, None)
-                if left is None or right is None:
-                    continue
-                issue = _compare(ctx, "XT05", f"{record.code} {record.name}{label}", record, field, left, line, field, right)
-                if issue:
-                    yield issue
-                    break
+            issue = _compare(ctx, "XT05", f"{record.code} {record.name}{label}", record, field, left, line, field, right)
+            if issue:
+                yield issue
+                break
+
+
+@rule("XT06", "cross_table", "项目支出表各项目之和与覆盖同一资金的支出表（支出总表或一般公共预算支出表）的项目支出合计一致")
+def project_table_total(ctx: AuditContext) -> Iterator[Issue]:
+    """Extraction compares each project table with the 支出表 that covers the same funds (its funding columns); a
+    project table lists every project of the budget, a 重点项目 table only some, so only it may fall short."""
+    reported: set[str] = set()
+    for record in ctx.records.get("project", []):
+        check = next((c for c in record.checks if c.name == "projects_sum_vs_function_table" and c.status == "fail"), None)
+        if check is None or record.table_title in reported:
+            continue
+        if check.actual < check.expected and record.table_kind != "项目支出表":
+            continue
+        reported.add(record.table_title)
+        covering = check.detail.split(" of the ")[-1].removesuffix(" 合计 line")
+        total_line = _total_line(ctx, covering, "project", record.measure)
+        values = [ComparedValue(label=f"{record.table_title}各项目之和", value=check.actual, page=record.provenance.page)]
+        if total_line is not None:
+            values.append(ctx.record_value(total_line, "project", f"{total_line.table_title}项目支出"))
+        yield Issue(rule_id="XT06", family="cross_table", severity="error",
+                    message=f"{record.table_title}各项目之和{check.actual:,.2f}万元，{covering}项目支出{check.expected:,.2f}万元，表间不一致",
+                    page=record.provenance.page, bbox=record.provenance.bbox, values=values,
+                    suggestion="核对项目支出表与支出表的项目支出合计")

@@ -13,8 +13,13 @@ from .context import AuditContext, Figure, Paragraph, figures
 # a name may hold a bracketed word of its own ('党委办公厅(室)及相关机构事务(款)')
 _MARKER = re.compile(r"(?P<name>(?:[\u4e00-\u9fff、“”\"]|[（(][\u4e00-\u9fff]{1,4}(?<![类款项])[)）])+?)"
                      r"\s*[（(]\s*(?P<code>\d{2,3})?\s*(?P<level>类|款|项)\s*[)）]")
+# what may stand between an item's path and its amount: '…(项)支出 471.06万元', '…(项)预算为 12.00万元'
+_AMOUNT_LEAD = re.compile(r"[\s”\"]*(?:支出)?(?:预算)?(?:数)?(?:为|安排)?\s*[:：]?")
+_ANY_MARKER = re.compile(r"[（(]\s*\d{0,3}\s*[类款项]\s*[)）]")
 _LEVELS = ("类", "款", "项")
 SPENDING_TABLES = ("一般公共预算支出表", "支出总表")
+# every table a 说明 item may describe: the 政府性基金 and 国有资本经营 sections name their own tables' 科目
+FUNCTION_TABLES = (*SPENDING_TABLES, "财政拨款支出表", "政府性基金支出表", "国有资本经营支出表")
 
 
 @dataclass
@@ -55,8 +60,15 @@ class TextItem:
 
 
 def text_items(ctx: AuditContext) -> list[TextItem]:
+    """The 说明's 功能分类 items, read once per document."""
+    return ctx.derived(_read_items)
+
+
+def _read_items(ctx: AuditContext) -> list[TextItem]:
     items: list[TextItem] = []
     for paragraph in ctx.body_paragraphs:
+        if not _ANY_MARKER.search(paragraph.text):
+            continue
         for start, text in paragraph.segments():
             path: list[NamedLevel] = []
             position = 0
@@ -70,21 +82,33 @@ def text_items(ctx: AuditContext) -> list[TextItem]:
             if not path or [p.level for p in path] != list(_LEVELS[_LEVELS.index(path[0].level) :][: len(path)]):
                 continue
             after = [f for f in figures(text[position:], start + position) if f.unit != "%"]
-            amount = after[0] if after and after[0].start - (start + position) <= 1 else None
+            lead = _AMOUNT_LEAD.match(text, position)
+            amount = after[0] if after and after[0].start - (start + position) <= len(lead.group(0)) + 1 else None
             items.append(TextItem(paragraph, start, text, path, amount))
     return items
 
 
+def coded_lines(ctx: AuditContext, table_kind: str) -> list[FunctionLine]:
+    """A function table's coded lines, only its 决算数 when it prints them beside other measures."""
+    lines = [r for r in ctx.table_records("function_line", table_kind) if r.code]
+    if any(line.measure == "决算数" for line in lines):
+        lines = [line for line in lines if line.measure == "决算数"]
+    return lines
+
+
 def spending_lines(ctx: AuditContext) -> list[FunctionLine]:
     """The 一般公共预算 支出 table's coded lines (or the 支出总表's when there is none), 决算数 first for 决算."""
-    for table_kind in SPENDING_TABLES:
-        lines = [r for r in ctx.table_records("function_line", table_kind) if r.code]
-        if lines:
-            measures = {line.measure for line in lines}
-            if "决算数" in measures:
-                lines = [line for line in lines if line.measure == "决算数"]
-            return lines
-    return []
+    return next((lines for table_kind in SPENDING_TABLES if (lines := coded_lines(ctx, table_kind))), [])
+
+
+def all_spending_lines(ctx: AuditContext) -> list[FunctionLine]:
+    """One line per 科目 code over every spending table (the 一般公共预算 table's first): the 科目 names the text may use."""
+    by_code: dict[str, FunctionLine] = {line.code: line for line in spending_lines(ctx)}
+    for table_kind in FUNCTION_TABLES:
+        for line in ctx.table_records("function_line", table_kind):
+            if line.code:
+                by_code.setdefault(line.code, line)
+    return list(by_code.values())
 
 
 def resolve(item: TextItem, lines: list[FunctionLine]) -> FunctionLine | None:
@@ -95,12 +119,14 @@ def resolve(item: TextItem, lines: list[FunctionLine]) -> FunctionLine | None:
     by_code = {line.code: line for line in lines}
     names = [level.name for level in item.path]
     for line in lines:
+        if _depth(line.code) != _depth_of(item) or not same_name(line.name, names[-1]):
+            continue
         chain, current = [], line
         while current is not None:
             chain.insert(0, current.name)
             current = by_code.get(current.parent_code) if current.parent_code else None
         printed_chain = len(chain) >= len(names) and all(same_name(a, b) for a, b in zip(chain[-len(names) :], names, strict=True))
-        if printed_chain and _depth(line.code) == _depth_of(item):
+        if printed_chain:
             return line
     return None
 

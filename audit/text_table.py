@@ -10,7 +10,7 @@ from yusuan.extract.recognizers.base import title_key
 from yusuan.model import Fact, Record
 
 from .context import AuditContext, locate_raw
-from .items import resolve, spending_lines, text_items
+from .items import coded_lines, resolve, spending_lines, text_items
 from .model import ComparedValue, Issue
 from .registry import rule
 
@@ -32,45 +32,50 @@ def _subject(fact: Fact) -> str:
     return _ORGAN_PREFIX.sub("", subject) if not subject.startswith(("一般公共", "财政拨款", "政府性", "国有资本")) else subject
 
 
+_TOTAL, _FISCAL = "收支总表", "财政拨款收支总表"
+_STATED: dict[str, Target] = {
+    "收入预算": Target("budget_total", _TOTAL, "amount", "收入总计"),
+    "收支总预算": Target("budget_total", _TOTAL, "amount", "收入总计"),
+    "收入支出总计": Target("budget_total", _TOTAL, "amount", "收入总计"),
+    "收支总计": Target("budget_total", _TOTAL, "amount", "收入总计"),
+    "支出预算": Target("budget_total", _TOTAL, "amount", "支出总计"),
+    "收入合计": Target("budget_total", _TOTAL, "amount", "本年收入合计"),
+    "本年收入合计": Target("budget_total", _TOTAL, "amount", "本年收入合计"),
+    "支出合计": Target("budget_total", _TOTAL, "amount", "本年支出合计"),
+    "本年支出合计": Target("budget_total", _TOTAL, "amount", "本年支出合计"),
+    "事业收入": Target("budget_total", _TOTAL, "amount", "事业收入"),
+    "其他收入": Target("budget_total", _TOTAL, "amount", "其他收入"),
+    "财政拨款收入支出总计": Target("budget_total", _FISCAL, "amount", "收入总计"),
+    "财政拨款收支总计": Target("budget_total", _FISCAL, "amount", "收入总计"),
+    "财政拨款支出预算": Target("budget_total", _FISCAL, "amount", "支出总计"),
+    "一般公共预算拨款支出预算": Target("function_line", "一般公共预算支出表", "total", "合计"),
+    "一般公共预算财政拨款支出": Target("function_line", "一般公共预算支出表", "total", "合计"),
+    "一般公共预算财政拨款基本支出": Target("function_line", "一般公共预算支出表", "basic", "合计"),
+    "基本支出": Target("function_line", "支出总表", "basic", "合计"),
+    "项目支出": Target("function_line", "支出总表", "project", "合计"),
+    "人员经费": Target("econ_line", "基本支出表", "personnel", "人员经费"),
+    "公用经费": Target("econ_line", "基本支出表", "public", "公用经费"),
+    "三公经费": Target("sangong", "三公经费表", "total"),
+    "“三公”经费": Target("sangong", "三公经费表", "total"),
+    "因公出国(境)费": Target("sangong", "三公经费表", "overseas"),
+    "公务用车购置及运行费": Target("sangong", "三公经费表", "vehicle_total"),
+    "公务用车购置及运行维护费": Target("sangong", "三公经费表", "vehicle_total"),
+    "公务用车购置费": Target("sangong", "三公经费表", "vehicle_purchase"),
+    "公务用车运行费": Target("sangong", "三公经费表", "vehicle_operation"),
+    "公务用车运行维护费": Target("sangong", "三公经费表", "vehicle_operation"),
+    "公务接待费": Target("sangong", "三公经费表", "reception"),
+}
+# a 决算's 财政拨款收入 is the year's income; a budget's the whole 收入总计
+_FISCAL_INCOME = {True: Target("budget_total", _FISCAL, "amount", "本年收入合计"),
+                  False: Target("budget_total", _FISCAL, "amount", "收入总计")}
+
+
 def stated_target(subject: str, final: bool) -> Target | None:
     """The table quantity a stated subject names (None: not a table quantity this rule knows)."""
-    total = "收支总表"
-    fiscal = "财政拨款收支总表"
-    table: dict[str, Target] = {
-        "收入预算": Target("budget_total", total, "amount", "收入总计"),
-        "收支总预算": Target("budget_total", total, "amount", "收入总计"),
-        "收入支出总计": Target("budget_total", total, "amount", "收入总计"),
-        "收支总计": Target("budget_total", total, "amount", "收入总计"),
-        "支出预算": Target("budget_total", total, "amount", "支出总计"),
-        "收入合计": Target("budget_total", total, "amount", "本年收入合计"),
-        "本年收入合计": Target("budget_total", total, "amount", "本年收入合计"),
-        "支出合计": Target("budget_total", total, "amount", "本年支出合计"),
-        "本年支出合计": Target("budget_total", total, "amount", "本年支出合计"),
-        "事业收入": Target("budget_total", total, "amount", "事业收入"),
-        "其他收入": Target("budget_total", total, "amount", "其他收入"),
-        "财政拨款收入支出总计": Target("budget_total", fiscal, "amount", "收入总计"),
-        "财政拨款收支总计": Target("budget_total", fiscal, "amount", "收入总计"),
-        "财政拨款支出预算": Target("budget_total", fiscal, "amount", "支出总计"),
-        "财政拨款收入": Target("budget_total", fiscal, "amount", "本年收入合计" if final else "收入总计"),
-        "一般公共预算拨款支出预算": Target("function_line", "一般公共预算支出表", "total", "合计"),
-        "一般公共预算财政拨款支出": Target("function_line", "一般公共预算支出表", "total", "合计"),
-        "一般公共预算财政拨款基本支出": Target("function_line", "一般公共预算支出表", "basic", "合计"),
-        "基本支出": Target("function_line", "支出总表", "basic", "合计"),
-        "项目支出": Target("function_line", "支出总表", "project", "合计"),
-        "人员经费": Target("econ_line", "基本支出表", "personnel", "人员经费"),
-        "公用经费": Target("econ_line", "基本支出表", "public", "公用经费"),
-        "三公经费": Target("sangong", "三公经费表", "total"),
-        "“三公”经费": Target("sangong", "三公经费表", "total"),
-        "因公出国(境)费": Target("sangong", "三公经费表", "overseas"),
-        "公务用车购置及运行费": Target("sangong", "三公经费表", "vehicle_total"),
-        "公务用车购置及运行维护费": Target("sangong", "三公经费表", "vehicle_total"),
-        "公务用车购置费": Target("sangong", "三公经费表", "vehicle_purchase"),
-        "公务用车运行费": Target("sangong", "三公经费表", "vehicle_operation"),
-        "公务用车运行维护费": Target("sangong", "三公经费表", "vehicle_operation"),
-        "公务接待费": Target("sangong", "三公经费表", "reception"),
-    }
     key = subject.replace("“", "").replace("”", "") if "三公" not in subject else subject
-    return table.get(subject) or table.get(key)
+    if "财政拨款收入" in (subject, key):
+        return _FISCAL_INCOME[final]
+    return _STATED.get(subject) or _STATED.get(key)
 
 
 def table_value(ctx: AuditContext, target: Target, measure: str) -> tuple[Record, str, float] | None:
@@ -108,6 +113,16 @@ def _mismatch(ctx: AuditContext, rule_id: str, label: str, text_value: ComparedV
     )
 
 
+def _plain(text: str) -> str:
+    return re.sub(r"[\s“”\"()（）]", "", text)
+
+
+def _named_before(paragraph, figure, subject: str) -> bool:
+    """The figure a fact was read from is printed after its subject's words: a figure of another item on the same line
+    ('附属单位上缴收入0.00万元、其他收入4200.00万元' read as 其他收入 0.00) is not the subject's."""
+    return _plain(subject)[-4:] in _plain(paragraph.text[max(0, figure.start - 40) : figure.start])
+
+
 @rule("TT01", "text_table", "说明中的总额（收支总计、财政拨款、本年收入/支出合计、基本/项目支出、人员/公用经费、三公及其分项）与表格一致")
 def stated_totals(ctx: AuditContext) -> Iterator[Issue]:
     final = ctx.is_final_accounts
@@ -128,6 +143,8 @@ def stated_totals(ctx: AuditContext) -> Iterator[Issue]:
         if found is None or located is None:
             continue
         paragraph, figure = located
+        if not _named_before(paragraph, figure, subject):
+            continue
         key = (paragraph.page, figure.start, paragraph.text[:20])
         if key in seen:
             continue
@@ -145,12 +162,13 @@ def item_amounts(ctx: AuditContext) -> Iterator[Issue]:
     if not lines:
         return
     final = ctx.is_final_accounts
+    tables = [lines] + [coded_lines(ctx, kind) for kind in _OTHER_ITEM_TABLES]
     for item in text_items(ctx):
-        line = resolve(item, lines)
-        if line is None or line.total is None:
-            continue
         figure = item.figure_after("支出决算为", "决算数为", "决算为") if final else item.amount
         if figure is None:
+            continue
+        line = _disagreeing_line(ctx, item, figure, tables)
+        if line is None:
             continue
         name = item.path[-1].name
         issue = _mismatch(ctx, "TT02", f"“{name}”{'决算数' if final else '金额'}",
@@ -158,6 +176,21 @@ def item_amounts(ctx: AuditContext) -> Iterator[Issue]:
                           line.total, item.text[:120])
         if issue:
             yield issue
+
+
+# the 说明 may describe an item from any table that holds it: the 一般公共预算 table (first), the 财政拨款 table, a
+# fund's own table, or the 支出总表 (the 支出预算 section describes all funds)
+_OTHER_ITEM_TABLES = ("财政拨款支出表", "政府性基金支出表", "国有资本经营支出表", "支出总表")
+
+
+def _disagreeing_line(ctx: AuditContext, item, figure, tables: list[list[Record]]) -> Record | None:
+    """The line to report an item's figure against: None when the figure agrees with the item's line in any of the
+    tables that hold it, else the first such line."""
+    found = [line for lines in tables if (line := resolve(item, lines)) is not None and line.total is not None]
+    tolerance = 2 * figure.tolerance
+    if any(abs(figure.value - line.total) <= tolerance + ctx.record_tolerance(line, "total") + 1e-9 for line in found):
+        return None
+    return found[0] if found else None
 
 
 _FUNDS = {"政府性基金": "政府性基金支出表", "国有资本经营": "国有资本经营支出表"}

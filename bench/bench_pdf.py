@@ -141,8 +141,10 @@ def main() -> None:
         print(f"{name:<34}{run['seconds']:>8.2f}{run['cpu']:>8.2f}{run['pages'] / run['seconds']:>9.1f}"
               f"{run['seconds'] / bare['seconds']:>7.2f}×{run['cpu'] / bare['cpu']:>5.2f}×{peak:>10}  {run['detail']}")
     ratio, cpu_ratio = yusuan["seconds"] / bare["seconds"], yusuan["cpu"] / bare["cpu"]
-    verdict = "met" if ratio <= TARGET else "NOT met"
-    print(f"ratio yusuan / bare: {ratio:.2f}× wall time, {cpu_ratio:.2f}× CPU time (target ≤ {TARGET}×: {verdict}) · "
+    verdicts = {name: "met" if value <= TARGET else "NOT met" for name, value in (("wall", ratio), ("CPU", cpu_ratio))}
+    # on a shared machine the CPU times are the steadier figure: wall time counts the other processes' turns too
+    print(f"ratio yusuan / bare: {ratio:.2f}× wall time, {cpu_ratio:.2f}× CPU time (target ≤ {TARGET}×: "
+          f"{verdicts['wall']} on wall time, {verdicts['CPU']} on CPU time) · "
           f"PDFium reader vs pdfminer reader: {yusuan['cpu'] / reference['cpu']:.2f}× CPU time · "
           + (f"2 workers vs 1: {batches[0]['seconds'] / batches[1]['seconds']:.2f}× faster · " if batches else "")
           + "peak MB: per worker process for the batches, the whole process for the others")

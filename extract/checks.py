@@ -137,16 +137,27 @@ def check_projects(projects: list[Record], function_lines: list[Record]) -> None
     for record in projects:
         if record.table_kind in ("项目支出表", "重点项目表"):
             by_table[record.table_title].append(record)
-    table_total = next(
-        (line.project for line in function_lines
-         if line.code is None and line.project is not None and line.table_kind == "一般公共预算支出表"),
-        None,
-    ) or next((line.project for line in function_lines if line.code is None and line.project is not None), None)
-    if table_total is None:
-        return
     for group in by_table.values():
-        _attach(group, "projects_sum_vs_function_table", table_total, sum(_present(r.amount for r in group)),
-                "sum of projects vs 项目支出 of the 支出表 合计 line", len(group))
+        funds = {key for record in group for key in record.funding if "小计" not in key and "合计" not in key}
+        projects_sum = sum(_present(r.amount for r in group))
+        totals = [next((line for line in function_lines if line.table_kind == kind and line.code is None and line.project is not None),
+                       None) for kind in _covering_spending_tables(funds)]
+        table_total = min((line for line in totals if line is not None), key=lambda line: abs(line.project - projects_sum), default=None)
+        if table_total is None:
+            continue
+        _attach(group, "projects_sum_vs_function_table", table_total.project, projects_sum,
+                f"sum of projects vs 项目支出 of the {table_total.table_kind} 合计 line", len(group))
+
+
+def _covering_spending_tables(funds: set[str]) -> tuple[str, ...]:
+    """The 支出表 whose 项目支出 covers the same money as a project table whose funding columns name these funds: the
+    一般公共预算 table for 一般公共预算 money only, the 支出总表 when other funds (政府性基金, 单位资金…) are listed too;
+    a table that names no funds is compared with whichever of the two is nearer its sum."""
+    if not funds:
+        return ("一般公共预算支出表", "支出总表")
+    if all("一般公共预算" in fund for fund in funds):
+        return ("一般公共预算支出表",)
+    return ("支出总表",)
 
 
 def check_budget_totals(records: list[Record]) -> None:

@@ -237,16 +237,20 @@ def export_command(
 
 
 def docs_command(data: Path | None = DataOption) -> None:
-    """List the documents in the store."""
+    """List the documents in the store (issues: found by the audit at extraction; blank when not audited then)."""
+    from yusuan.store.issues import issue_counts
+
     with Store(db_path(data)) as store:
         frame = store.documents()
+        with store.reading() as con:
+            issues = issue_counts(con)
     columns = ("doc_id", "department", "region", "year", "doc_kind", "unit_original", "source")
     table = Table()
-    for column in (*columns, "standard tables"):
+    for column in (*columns, "standard tables", "issues"):
         table.add_column(column)
     shown = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), "")
-    for row, coverage in zip(shown.itertuples(index=False), frame["coverage"], strict=True):
-        table.add_row(*(str(value) for value in row), coverage_text(coverage))
+    for row, coverage, doc_id in zip(shown.itertuples(index=False), frame["coverage"], frame["doc_id"], strict=True):
+        table.add_row(*(str(value) for value in row), coverage_text(coverage), str(issues.get(doc_id, "")))
     console.print(table)
 
 

@@ -57,7 +57,7 @@ def expand_list_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 class _DatasetSink:
-    """What :func:`run_batch` needs of a store (``replace``), writing to the dataset instead, plus each file's
+    """What :func:`run_batch` needs of a store (``write``), writing to the dataset instead, plus each file's
     errors entry once its outcome is known."""
 
     def __init__(self, dataset: Dataset, digests: dict[str, str | None]):
@@ -67,8 +67,9 @@ class _DatasetSink:
     def reading(self) -> contextlib.nullcontext:  # run_batch scans the store under this; the dataset needs no lock
         return contextlib.nullcontext()
 
-    def replace(self, extraction: Extraction) -> None:
-        self.dataset.write_extraction(extraction)
+    def write(self, extractions: list[Extraction]) -> None:  # the Ray task reads with extract_one: Extractions
+        for extraction in extractions:
+            self.dataset.write_extraction(extraction)
 
     def reject(self, sha256: str, source: str, reason: str, extractor_version: str) -> None:
         """A file turned away is remembered by its errors entry (``record``), which a re-run reads to skip it."""

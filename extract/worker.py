@@ -1,15 +1,16 @@
 """One file → (extraction, outcome), and the worker process that runs it for the bulk extractor.
 
 A worker is a plain ``python -m yusuan.extract.worker TASK_FD RESULT_FD TASK PARENT_PID`` subprocess: it imports
-only ingest + extract (not the store, not the CLI), reads ``(path, timeout)`` messages from one pipe and answers
-``(extraction, outcome)`` on the other, until it gets ``None`` or its parent goes away. The parent
-(:mod:`yusuan.extract.batch`) can kill it at any time: a hang in C code, a crash or an out-of-memory kill costs
-one file, never the batch.
+only ingest, extract and audit (not the store, not the CLI), reads ``(path, timeout)`` messages from one pipe and
+answers ``(extraction, outcome)`` on the other (the extraction carries its parsed blocks and its audit issues),
+until it gets ``None`` or its parent goes away. The parent (:mod:`yusuan.extract.batch`) can kill it at any time:
+a hang in C code, a crash or an out-of-memory kill costs one file, never the batch.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import resource
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from yusuan.ingest import IngestError
-from yusuan.model import Extraction
+from yusuan.model import Extraction, IngestedDocument
 
 
 @dataclass
@@ -82,6 +83,8 @@ def extract_one(path: str, timeout: float | None = None) -> tuple[Extraction | N
                 stage = "extract"
                 extraction = extract_document(doc)
             extraction.blocks = encode_blocks(doc)
+            if extraction.document.inferred["disclosure"].value and not _alarm_fired.is_set():
+                extraction.audit_issues = _audit(doc, extraction)
         finally:
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0)
@@ -108,6 +111,27 @@ def extract_one(path: str, timeout: float | None = None) -> tuple[Extraction | N
         warnings=list(extraction.document.warnings), pages_needing_ocr=list(doc.pages_needing_ocr),
     )
     return extraction, outcome
+
+
+def _audit(doc: IngestedDocument, extraction: Extraction) -> str | None:
+    """The audit's issues (yusuan.audit) as compact JSON for the store. The extraction is complete by now, so a failure
+    or a time-out here costs the issues alone: a warning says so, and the audit runs on demand instead."""
+    try:
+        from yusuan.audit import audit_document
+
+        issues = audit_document(doc, extraction)
+        encoded = json.dumps([issue.model_dump(mode="json", exclude_defaults=True) for issue in issues],
+                             ensure_ascii=False, separators=(",", ":"))
+        if _alarm_fired.is_set():  # the time-out was swallowed inside a rule: the issues are partial
+            raise _Timeout()
+        return encoded
+    except _Timeout:
+        _alarm_fired.clear()
+        reason = "timed out"
+    except Exception as exc:  # RecursionError included
+        reason = f"{type(exc).__name__}: {exc}"
+    extraction.document.warnings.append(f"audit at extraction failed ({reason}): issues not stored, audited on demand")
+    return None
 
 
 def task_name(task: Task) -> str:

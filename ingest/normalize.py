@@ -21,12 +21,16 @@ def heading_depth(raw: str) -> int:
 
 def normalize_text(raw: str) -> str:
     """NFKC (full-width digits/punctuation → ASCII), strip markdown marks, join spaced-out Chinese words."""
-    text = _BOOKMARK.sub("", raw)
-    text = _MARKDOWN_HEADING.sub("", text)
-    text = _EMPHASIS.sub("", text)
+    # each pattern is tried only when the text holds its mark (PDF cells and lines: called per cell, per line)
+    text = _BOOKMARK.sub("", raw) if "[bookmark:" in raw else raw
+    if "#" in text:
+        text = _MARKDOWN_HEADING.sub("", text)
+    if "**" in text or "__" in text:
+        text = _EMPHASIS.sub("", text)
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\u3000", " ")
-    text = _SPACE_BETWEEN_CJK.sub("", text)
+    if " " in text:  # NFKC made no-break spaces plain
+        text = _SPACE_BETWEEN_CJK.sub("", text)
     return text.strip()
 
 

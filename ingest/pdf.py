@@ -117,30 +117,34 @@ def _page_chars(page: Any) -> list[Char]:
 
 def _dedupe_chars(chars: list[Char], tolerance: float = 1.0) -> list[Char]:
     """Drop a glyph drawn again within `tolerance` of an earlier one with the same text, font and size (fake bold
-    prints every glyph twice). The semantics of pdfplumber's `dedupe_chars()`, hashed on a grid instead of sorted
-    and clustered, which cost a tenth of the whole extraction."""
+    prints every glyph twice). The semantics of pdfplumber's `dedupe_chars()`, hashed instead of sorted and clustered:
+    on a grid of squares twice `tolerance` wide, a glyph's twin lies in its square or in the neighbouring one on the
+    near side, along each axis (four squares to look in)."""
+    side = 2 * tolerance
     kept: list[Char] = []
-    cells: dict[tuple, list[Char]] = {}
+    squares: dict[tuple[int, int], tuple[Char, ...]] = {}
     for char in chars:
-        key = (char.get("text"), char.get("fontname"), char.get("size"))
         x0, top = char["x0"], char["top"]
-        gx, gy = int(x0 // tolerance), int(top // tolerance)
-        duplicate = False
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for other in cells.get((key, gx + dx, gy + dy), ()):
-                    if abs(other["x0"] - x0) <= tolerance and abs(other["top"] - top) <= tolerance:
-                        duplicate = True
-                        break
-                if duplicate:
-                    break
-            if duplicate:
-                break
-        if duplicate:
+        gx, gy = int(x0 // side), int(top // side)
+        nx = gx - 1 if x0 - gx * side < tolerance else gx + 1
+        ny = gy - 1 if top - gy * side < tolerance else gy + 1
+        own = squares.get((gx, gy), ())
+        near = own + squares.get((nx, gy), ()) + squares.get((gx, ny), ()) + squares.get((nx, ny), ())
+        if near and any(_twins(char, other, tolerance) for other in near):
             continue
         kept.append(char)
-        cells.setdefault((key, gx, gy), []).append(char)
+        squares[gx, gy] = (*own, char)
     return kept
+
+
+def _twins(char: Char, other: Char, tolerance: float) -> bool:
+    return (
+        abs(other["x0"] - char["x0"]) <= tolerance
+        and abs(other["top"] - char["top"]) <= tolerance
+        and other.get("text") == char.get("text")
+        and other.get("fontname") == char.get("fontname")
+        and other.get("size") == char.get("size")
+    )
 
 
 def _pdfium_chars(document: Any, index: int, height: float) -> list[Char]:
@@ -189,9 +193,7 @@ class _PdfiumSource:
         self.width, self.height = self.reader.width, self.reader.height
 
     def chars(self) -> list[Char]:
-        left, top, right, bottom = self.reader.frame.bbox
-        chars = _dedupe_chars(self.reader.chars())
-        return [c for c in chars if left - 1 <= (c["x0"] + c["x1"]) / 2 <= right + 1 and top - 1 <= _mid(c) <= bottom + 1]
+        return _dedupe_chars(self.reader.chars())  # already clipped to the page box: every middle lies inside it
 
     def cell_groups(self) -> list[list[tuple[float, ...]]]:
         objects = clip_to_page(list(self.reader.rule_objects()), self.reader.frame.bbox)
@@ -236,13 +238,13 @@ def _read_page(source: _PlumberPage | _PdfiumSource, number: int, warnings: list
         warnings.append(f"page {number}: table detection failed ({type(exc).__name__})")
         found = []
     for cells in found:
-        built = _ruled_table(cells, [c for c in chars if id(c) not in used], number)
+        built = _ruled_table(cells, [c for c in chars if id(c) not in used] if used else chars, number)
         if built is None:
             continue
         table, table_chars = built
         result.tables.append(table)
         used |= table_chars
-    result.lines = _number_lines(build_lines([c for c in chars if id(c) not in used]), number)
+    result.lines = _number_lines(build_lines([c for c in chars if id(c) not in used] if used else chars), number)
     return result
 
 

@@ -6,9 +6,10 @@ overlap; far-apart runs of one line are kept as segments (the columns of an unru
 
 from __future__ import annotations
 
+import operator
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .normalize import normalize_text
@@ -48,10 +49,14 @@ class _Line:
     cid: int = 0
     page: int = 0
     number: int = 0  # 1-based position of the line on its page, in reading order
+    _normalized: tuple[str, str] | None = field(default=None, init=False, repr=False, compare=False)  # (raw, text)
 
     @property
     def text(self) -> str:
-        return normalize_text(_CID.sub("", self.raw))
+        """The normalised text, worked out once per raw text (titles, notes and headers look at it many times)."""
+        if self._normalized is None or self._normalized[0] is not self.raw:
+            self._normalized = (self.raw, normalize_text(_CID.sub("", self.raw)))
+        return self._normalized[1]
 
     @property
     def height(self) -> float:
@@ -71,8 +76,8 @@ def _mid(char: Char) -> float:
 
 
 def _size(char: Char) -> float:
-    size = char.get("size") or (char["bottom"] - char["top"])
-    return max(float(size), 1.0)
+    size = float(char.get("size") or (char["bottom"] - char["top"]))
+    return 1.0 if size < 1.0 else size  # max(size, 1.0) at a fraction of the builtin's cost (a hot path)
 
 
 def _group_lines(chars: list[Char]) -> list[list[Char]]:
@@ -82,52 +87,67 @@ def _group_lines(chars: list[Char]) -> list[list[Char]]:
     sit a few points lower than the CJK around them although they share one baseline. A character joins a
     line when its vertical middle falls inside the line's band and the line's middle inside the character's.
     """
-    ordered = sorted((c for c in chars if c["text"].strip()), key=lambda c: (_mid(c), c["x0"]))
-    lines: list[dict[str, Any]] = []
-    for char in ordered:
-        mid = _mid(char)
-        best = None
+    ordered = sorted(((c["top"] + c["bottom"]) / 2, c["x0"], index, c) for index, c in enumerate(chars) if c["text"].strip())
+    lines: list[_Band] = []
+    for mid, _x0, _index, char in ordered:
+        low, high = char["top"] - 0.5, char["bottom"] + 0.5
+        best: _Band | None = None
         for line in reversed(lines[-6:]):
-            overlaps = line["top"] - 0.5 <= mid <= line["bottom"] + 0.5 and char["top"] - 0.5 <= line["mid"] <= char["bottom"] + 0.5
-            if overlaps and (best is None or abs(line["mid"] - mid) < abs(best["mid"] - mid)):
+            if line.low <= mid <= line.high and low <= line.mid <= high and (best is None or abs(line.mid - mid) < abs(best.mid - mid)):
                 best = line
         if best is None:
-            lines.append({"top": char["top"], "bottom": char["bottom"], "mid": mid, "chars": [char]})
+            lines.append(_Band(low=low, high=high, mid=mid, chars=[char]))
         else:
-            best["chars"].append(char)
-    result = [sorted(line["chars"], key=lambda c: c["x0"]) for line in lines]
+            best.chars.append(char)
+    result = [sorted(line.chars, key=_x0_of) for line in lines]
     result.sort(key=lambda cs: (min(c["top"] for c in cs), cs[0]["x0"]))
     return result
 
 
-def _split_same_row(chars: list[Char], gap_factor: float) -> list[list[Char]]:
-    """Split one visual line where the horizontal gap is wider than ``gap_factor`` × font size."""
-    runs: list[list[Char]] = []
-    for char in chars:
-        if runs:
-            prev = runs[-1][-1]
-            gap = char["x0"] - prev["x1"]
-            if gap <= gap_factor * min(_size(prev), _size(char)) + TIE:
-                runs[-1].append(char)
-                continue
-        runs.append([char])
-    return runs
+@dataclass(slots=True)
+class _Band:
+    """A visual line being gathered: its first character's band (grown by half a point) and middle."""
+
+    low: float
+    high: float
+    mid: float
+    chars: list[Char]
 
 
-def _chars_text(chars: list[Char]) -> str:
-    """Text of a run of characters on one line, with a space where the gap is wider than a quarter em."""
+_x0_of = operator.itemgetter("x0")
+
+
+def _segments(chars: list[Char]) -> list[_Segment]:
+    """One visual line cut where the horizontal gap is wider than 1.5 × the font size (the smaller of the two
+    glyphs'); within a segment a gap wider than a quarter em is a space."""
+    segments: list[_Segment] = []
     out: list[str] = []
     prev: Char | None = None
+    prev_size = left = right = 0.0
     for char in chars:
-        if prev is not None and char["x0"] - prev["x1"] > 0.25 * min(_size(prev), _size(char)) + TIE:
-            out.append(" ")
+        size = _size(char)
+        if prev is not None:
+            gap = char["x0"] - prev["x1"]
+            em = size if size < prev_size else prev_size
+            if gap > 1.5 * em + TIE:
+                segments.append(_Segment("".join(out), left, right))
+                out, prev = [], None
+            elif gap > 0.25 * em + TIE:
+                out.append(" ")
+        x0, x1 = char["x0"], char["x1"]
+        if prev is None:
+            left, right = x0, x1
+        else:
+            left, right = x0 if x0 < left else left, x1 if x1 > right else right
         out.append(char["text"])
-        prev = char
-    return "".join(out)
+        prev, prev_size = char, size
+    if prev is not None:
+        segments.append(_Segment("".join(out), left, right))
+    return segments
 
 
 def _make_line(chars: list[Char]) -> _Line:
-    segments = [_Segment(_chars_text(run), min(c["x0"] for c in run), max(c["x1"] for c in run)) for run in _split_same_row(chars, 1.5)]
+    segments = _segments(chars)
     sizes = [_size(c) for c in chars]
     bold = sum(1 for c in chars if "bold" in str(c.get("fontname", "")).lower()) > len(chars) / 2
     raw = "   ".join(segment.text for segment in segments) if len(segments) > 1 else segments[0].text
@@ -146,7 +166,7 @@ def _make_line(chars: list[Char]) -> _Line:
 
 def line_raw(chars: list[Char]) -> str:
     """``_make_line(chars).raw`` without the rest of the line (the text of a line inside a table cell)."""
-    return "   ".join(_chars_text(run) for run in _split_same_row(chars, 1.5))
+    return "   ".join(segment.text for segment in _segments(chars))
 
 
 def build_lines(chars: list[Char]) -> list[_Line]:

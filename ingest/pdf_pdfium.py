@@ -81,21 +81,32 @@ def page_frame(page: Any) -> PageFrame:
 @dataclass(frozen=True)
 class _TextObject:
     fontname: str
-    descent: float  # the font descriptor's /Descent, per unit of font size
-    em_height: float  # PDFium's ascent - descent, per unit of font size (the height of its loose boxes)
-    size: float  # the font size set with Tf
+    low: float  # the glyph box's bottom and top above the baseline, in text space: the font descriptor's /Descent
+    high: float  # × the font size, and that plus the font size
+    loose_extra: float  # what PDFium's loose box adds along the advance: its ascent-to-descent height through the slant
     matrix: tuple[float, float, float, float]  # text matrix × CTM (horizontal scaling included)
     upright: bool  # False: turned a quarter (landscape pages drawn rotated)
     height: float  # pdfminer's char "size": the font size scaled to the page
 
 
+class _Handle(ctypes.c_void_p):
+    """A PDFium handle as ctypes returns it from :func:`_unchecked` functions: a subclass of ``c_void_p`` stays a
+    ctypes object (no conversion to int and back) and goes into the next call as it came."""
+
+
+def _unchecked(function: Any, restype: Any) -> Callable[..., Any]:
+    """``function`` without declared argument types: ints go as C ints, handles and ``byref`` out-parameters as
+    pointers. pypdfium2's declared pointer types cost more to check per call than PDFium's own work (2-4 times
+    the cost of an unchecked call), and these calls are made per glyph and per path segment."""
+    return ctypes.CFUNCTYPE(restype)(ctypes.cast(function, ctypes.c_void_p).value)
+
+
 @dataclass(frozen=True)
 class _FastTextApi:
-    """The per-character PDFium calls with plain integer handles: pypdfium2's typed pointers cost more per call
-    than PDFium's work, and a text object handle must be hashable to cache what is known of it."""
+    """The per-character and per-text-object PDFium calls of :meth:`PdfiumPage.chars` (see :func:`_unchecked`)."""
 
     map_error: Callable[..., int]
-    text_object: Callable[..., int]
+    text_object: Callable[..., _Handle]
     origin: Callable[..., int]
     loose_box: Callable[..., int]
     matrix: Callable[..., int]
@@ -103,25 +114,69 @@ class _FastTextApi:
     font: Callable[..., int]
 
 
+@dataclass(frozen=True)
+class _FastPathApi:
+    """The per-object and per-segment PDFium calls of :meth:`PdfiumPage.rule_objects` (see :func:`_unchecked`):
+    a page holds a text object per glyph or per line, and each one is looked at."""
+
+    count_objects: Callable[..., int]
+    page_object: Callable[..., _Handle]
+    object_type: Callable[..., int]
+    object_matrix: Callable[..., int]
+    count_form_objects: Callable[..., int]
+    form_object: Callable[..., _Handle]
+    draw_mode: Callable[..., int]
+    count_segments: Callable[..., int]
+    segment: Callable[..., _Handle]
+    segment_point: Callable[..., int]
+    segment_type: Callable[..., int]
+    segment_close: Callable[..., int]
+
+
 _FAST: list[_FastTextApi] = []
+
+
+_FAST_PATHS: list[_FastPathApi] = []
 
 
 def _fast_api(c: Any) -> _FastTextApi:
     if not _FAST:
-        handle, index = ctypes.c_void_p, ctypes.c_int
-        double_ref, rect_ref = ctypes.POINTER(ctypes.c_double), ctypes.POINTER(c.FS_RECTF)
         _FAST.append(
             _FastTextApi(
-                map_error=ctypes.cast(c.FPDFText_HasUnicodeMapError, ctypes.CFUNCTYPE(ctypes.c_int, handle, index)),
-                text_object=ctypes.cast(c.FPDFText_GetTextObject, ctypes.CFUNCTYPE(ctypes.c_void_p, handle, index)),
-                origin=ctypes.cast(c.FPDFText_GetCharOrigin, ctypes.CFUNCTYPE(ctypes.c_int, handle, index, double_ref, double_ref)),
-                loose_box=ctypes.cast(c.FPDFText_GetLooseCharBox, ctypes.CFUNCTYPE(ctypes.c_int, handle, index, rect_ref)),
-                matrix=ctypes.cast(c.FPDFText_GetMatrix, ctypes.CFUNCTYPE(ctypes.c_int, handle, index, ctypes.POINTER(c.FS_MATRIX))),
-                font_size=ctypes.cast(c.FPDFText_GetFontSize, ctypes.CFUNCTYPE(ctypes.c_double, handle, index)),
-                font=ctypes.cast(c.FPDFTextObj_GetFont, ctypes.CFUNCTYPE(ctypes.c_void_p, handle)),
+                map_error=_unchecked(c.FPDFText_HasUnicodeMapError, ctypes.c_int),
+                text_object=_unchecked(c.FPDFText_GetTextObject, _Handle),
+                origin=_unchecked(c.FPDFText_GetCharOrigin, ctypes.c_int),
+                loose_box=_unchecked(c.FPDFText_GetLooseCharBox, ctypes.c_int),
+                matrix=_unchecked(c.FPDFText_GetMatrix, ctypes.c_int),
+                font_size=_unchecked(c.FPDFText_GetFontSize, ctypes.c_double),
+                font=_unchecked(c.FPDFTextObj_GetFont, ctypes.c_void_p),
             )
         )
     return _FAST[0]
+
+
+def _fast_path_api(c: Any) -> _FastPathApi:
+    if not _FAST_PATHS:
+        # the form object index is an unsigned long: declared, so that it is passed at its width
+        form_object_type = ctypes.CFUNCTYPE(_Handle, ctypes.c_void_p, ctypes.c_ulong)
+        form_object = form_object_type(ctypes.cast(c.FPDFFormObj_GetObject, ctypes.c_void_p).value)
+        _FAST_PATHS.append(
+            _FastPathApi(
+                count_objects=_unchecked(c.FPDFPage_CountObjects, ctypes.c_int),
+                page_object=_unchecked(c.FPDFPage_GetObject, _Handle),
+                object_type=_unchecked(c.FPDFPageObj_GetType, ctypes.c_int),
+                object_matrix=_unchecked(c.FPDFPageObj_GetMatrix, ctypes.c_int),
+                count_form_objects=_unchecked(c.FPDFFormObj_CountObjects, ctypes.c_int),
+                form_object=form_object,
+                draw_mode=_unchecked(c.FPDFPath_GetDrawMode, ctypes.c_int),
+                count_segments=_unchecked(c.FPDFPath_CountSegments, ctypes.c_int),
+                segment=_unchecked(c.FPDFPath_GetPathSegment, _Handle),
+                segment_point=_unchecked(c.FPDFPathSegment_GetPoint, ctypes.c_int),
+                segment_type=_unchecked(c.FPDFPathSegment_GetType, ctypes.c_int),
+                segment_close=_unchecked(c.FPDFPathSegment_GetClose, ctypes.c_int),
+            )
+        )
+    return _FAST_PATHS[0]
 
 
 def _font_name(raw: bytes) -> str:
@@ -147,6 +202,8 @@ class PdfiumPage:
         self._fonts: dict[int, tuple[str, float, float]] = {}
         self._objects: dict[tuple[float, ...], _TextObject] = {}
         self._matrix = pdfium_c.FS_MATRIX()
+        self._matrix_ref = ctypes.byref(self._matrix)
+        self._points: dict[Point, Point] = {}  # user space → page space: the corners of a grid's rules repeat
 
     def close(self) -> None:
         self._page.close()
@@ -175,38 +232,39 @@ class PdfiumPage:
         if len(text) != count:  # characters outside the BMP: indexes no longer line up
             raise PdfiumFallback("characters outside the Basic Multilingual Plane")
         fast = _fast_api(c)
-        page_handle = ctypes.cast(textpage, ctypes.c_void_p).value
-        objects: dict[int, _TextObject] = {}
+        objects: dict[int, _TextObject] = {}  # by text object handle
         origin_x, origin_y, loose = ctypes.c_double(), ctypes.c_double(), c.FS_RECTF()
         origin_x_ref, origin_y_ref, loose_ref = ctypes.byref(origin_x), ctypes.byref(origin_y), ctypes.byref(loose)
         frame = self.frame
         pa, pb, pc, pd, pe, pf = frame.matrix
         x_offset, flip = frame.x_offset, frame.height + frame.top_offset
         left, top_limit, right, bottom_limit = frame.bbox
+        map_error, text_object, char_origin, loose_box = fast.map_error, fast.text_object, fast.origin, fast.loose_box
+        rounded: dict[float, float] = {}  # the glyphs of a line share their top and bottom: each rounded once
         chars: list[Char] = []
         for index, glyph in enumerate(text):
             if glyph.isspace():
                 continue
-            if glyph in _UNMAPPED or fast.map_error(page_handle, index):
+            if glyph in _UNMAPPED or map_error(textpage, index):
                 raise PdfiumFallback("glyphs without a Unicode mapping")
-            handle = fast.text_object(page_handle, index)
-            info = objects.get(handle)
+            handle = text_object(textpage, index)
+            info = objects.get(handle.value)
             if info is None:
-                info = objects[handle] = self._text_object(fast, page_handle, index, handle)
-            fast.origin(page_handle, index, origin_x_ref, origin_y_ref)
-            fast.loose_box(page_handle, index, loose_ref)
+                info = objects[handle.value] = self._text_object(fast, textpage, index, handle)
+            char_origin(textpage, index, origin_x_ref, origin_y_ref)
+            loose_box(textpage, index, loose_ref)
             a, b, cc, d = info.matrix
             ox, oy = origin_x.value, origin_y.value
-            low, high = info.descent * info.size, info.descent * info.size + info.size
+            low, high = info.low, info.high
             # the glyph box's two opposite corners in user space (the matrix is axis-parallel, see _text_object)
             # PDFium's loose box: the advance × PDFium's ascent-to-descent, through the matrix (slant included)
             if info.upright:
-                advance = (loose.right - loose.left - abs(cc) * info.size * info.em_height) / abs(a)
+                advance = (loose.right - loose.left - info.loose_extra) / abs(a)
                 ux0, uy0, ux1, uy1 = ox, oy + low * d, ox + advance * a, oy + high * d
                 if cc:  # slanted (synthetic italic): pdfminer boxes all four corners
                     ux0, ux1 = min(ox + low * cc, ox + high * cc), max(ox + advance * a + low * cc, ox + advance * a + high * cc)
             else:
-                advance = (loose.top - loose.bottom - abs(d) * info.size * info.em_height) / abs(b)
+                advance = (loose.top - loose.bottom - info.loose_extra) / abs(b)
                 ux0, uy0, ux1, uy1 = ox + low * cc, oy, ox + high * cc, oy + advance * b
                 if d:
                     uy0, uy1 = min(oy + low * d, oy + high * d), max(oy + advance * b + low * d, oy + advance * b + high * d)
@@ -219,22 +277,30 @@ class PdfiumPage:
                 continue
             if (x1 == left or x0 == right) and (y_bottom == top_limit or y_top == bottom_limit):
                 continue  # touches the page box in a corner only: pdfplumber's crop drops it
+            # clipped to the page box (conditional expressions: the builtins min and max cost more than the rest)
+            y_top = top_limit if top_limit > y_top else y_top
+            y_bottom = bottom_limit if bottom_limit < y_bottom else y_bottom
+            top, bottom = rounded.get(y_top), rounded.get(y_bottom)
+            if top is None:
+                top = rounded[y_top] = round(y_top, _DECIMALS)
+            if bottom is None:
+                bottom = rounded[y_bottom] = round(y_bottom, _DECIMALS)
             chars.append(
                 {
                     "text": glyph,
-                    "x0": round(max(x0, left), _DECIMALS),
-                    "x1": round(min(x1, right), _DECIMALS),
-                    "top": round(max(y_top, top_limit), _DECIMALS),
-                    "bottom": round(min(y_bottom, bottom_limit), _DECIMALS),
+                    "x0": round(left if left > x0 else x0, _DECIMALS),
+                    "x1": round(right if right < x1 else x1, _DECIMALS),
+                    "top": top,
+                    "bottom": bottom,
                     "size": info.height,
                     "fontname": info.fontname,
                 }
             )
         return chars
 
-    def _text_object(self, fast: _FastTextApi, page_handle: int, index: int, handle: int) -> _TextObject:
+    def _text_object(self, fast: _FastTextApi, textpage: Any, index: int, handle: _Handle) -> _TextObject:
         matrix = self._matrix
-        fast.matrix(page_handle, index, ctypes.byref(matrix))
+        fast.matrix(textpage, index, self._matrix_ref)
         a, b, cc, d = matrix.a, matrix.b, matrix.c, matrix.d
         # the baseline must run along an axis (slanted glyphs are fine); text at an angle is pdfminer's to box
         upright = abs(b) < _AXIS_EPSILON and abs(a) > _AXIS_EPSILON
@@ -252,16 +318,16 @@ class PdfiumPage:
         font = fast.font(handle)
         if not font:
             raise PdfiumFallback("a text object without a font")
-        size = fast.font_size(page_handle, index)
+        size = fast.font_size(textpage, index)
         key = (font, size, a, b, cc, d)
         known = self._objects.get(key)
         if known is None:
             fontname, descent, em_height = self._font(font)
             known = self._objects[key] = _TextObject(
                 fontname=fontname,
-                descent=descent,
-                em_height=em_height,
-                size=size,
+                low=descent * size,
+                high=descent * size + size,
+                loose_extra=abs(cc if upright else d) * size * em_height,
                 matrix=(a, b, cc, d),
                 upright=upright,
                 height=round(abs(size * (d if upright else cc)), _DECIMALS),
@@ -287,58 +353,68 @@ class PdfiumPage:
 
     def rule_objects(self) -> Iterator[dict[str, Any]]:
         """Lines, rectangles and curves as pdfplumber would list them, in painting order."""
-        c = self._c
+        fast = _fast_path_api(self._c)
         page = self._page.raw
-        yield from self._walk(c.FPDFPage_CountObjects(page), lambda i: c.FPDFPage_GetObject(page, i), None)
+        yield from self._walk(fast, fast.count_objects(page), lambda i: fast.page_object(page, i), None)
 
-    def _walk(self, count: int, get: Callable[[int], Any], parent: tuple[float, ...] | None) -> Iterator[dict[str, Any]]:
+    def _walk(
+        self, fast: _FastPathApi, count: int, get: Callable[[int], _Handle], parent: tuple[float, ...] | None
+    ) -> Iterator[dict[str, Any]]:
         c = self._c
+        path_kind, form_kind = c.FPDF_PAGEOBJ_PATH, c.FPDF_PAGEOBJ_FORM
         matrix = c.FS_MATRIX()
+        matrix_ref = ctypes.byref(matrix)
         for position in range(count):
             handle = get(position)
-            kind = c.FPDFPageObj_GetType(handle)
-            if kind not in (c.FPDF_PAGEOBJ_PATH, c.FPDF_PAGEOBJ_FORM):
+            kind = fast.object_type(handle)
+            if kind != path_kind and kind != form_kind:
                 continue
-            if not c.FPDFPageObj_GetMatrix(handle, matrix):
+            if not fast.object_matrix(handle, matrix_ref):
                 raise PdfiumFallback("a page object without a matrix")
             own = (matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f)
             total = own if parent is None else _multiply(own, parent)
-            if kind == c.FPDF_PAGEOBJ_FORM:
-                form = handle
-                yield from self._walk(c.FPDFFormObj_CountObjects(form), lambda i, form=form: c.FPDFFormObj_GetObject(form, i), total)
+            if kind == form_kind:
+                yield from self._walk(
+                    fast, fast.count_form_objects(handle), lambda i, form=handle: fast.form_object(form, i), total
+                )
                 continue
-            yield from self._path_objects(handle, total)
+            yield from self._path_objects(fast, handle, total)
 
-    def _path_objects(self, handle: Any, matrix: tuple[float, ...]) -> Iterator[dict[str, Any]]:
+    def _path_objects(self, fast: _FastPathApi, handle: _Handle, matrix: tuple[float, ...]) -> Iterator[dict[str, Any]]:
         c = self._c
         fill_mode, stroke = ctypes.c_int(), ctypes.c_int()
-        if not c.FPDFPath_GetDrawMode(handle, fill_mode, stroke):
+        if not fast.draw_mode(handle, ctypes.byref(fill_mode), ctypes.byref(stroke)):
             raise PdfiumFallback("a path without a draw mode")
         fill, stroked = fill_mode.value != c.FPDF_FILLMODE_NONE, bool(stroke.value)
         if not fill and not stroked:
             return
         x, y = ctypes.c_float(), ctypes.c_float()
+        x_ref, y_ref = ctypes.byref(x), ctypes.byref(y)
+        bezier, move = c.FPDF_SEGMENT_BEZIERTO, c.FPDF_SEGMENT_MOVETO
         a, b, cc, d, e, f = matrix
-        frame = self.frame
+        point_of, points = self.frame.point, self._points
         operations: list[tuple[str, Point | None]] = []
         pending_curve = 0
-        for position in range(c.FPDFPath_CountSegments(handle)):
-            segment = c.FPDFPath_GetPathSegment(handle, position)
-            if not c.FPDFPathSegment_GetPoint(segment, x, y):
+        for position in range(fast.count_segments(handle)):
+            segment = fast.segment(handle, position)
+            if not fast.segment_point(segment, x_ref, y_ref):
                 raise PdfiumFallback("a path segment without a point")
-            kind = c.FPDFPathSegment_GetType(segment)
-            point = frame.point(a * x.value + cc * y.value + e, b * x.value + d * y.value + f)
-            if kind == c.FPDF_SEGMENT_BEZIERTO:
+            kind = fast.segment_type(segment)
+            user = (a * x.value + cc * y.value + e, b * x.value + d * y.value + f)
+            point = points.get(user)
+            if point is None:
+                point = points[user] = point_of(*user)
+            if kind == bezier:
                 pending_curve += 1
                 if pending_curve < 3:  # control points: pdfminer keeps only a curve's end point
                     continue
                 pending_curve = 0
                 operations.append(("c", point))
-            elif kind == c.FPDF_SEGMENT_MOVETO:
+            elif kind == move:
                 operations.append(("m", point))
             else:
                 operations.append(("l", point))
-            if c.FPDFPathSegment_GetClose(segment):
+            if fast.segment_close(segment):
                 operations.append(("h", None))
         yield from _painted_shapes(operations, stroked, fill)
 

@@ -7,10 +7,10 @@ page break are taken back from the page text.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import statistics
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +100,13 @@ def _cluster(values: list[float], tolerance: float) -> list[float]:
 
 
 def _nearest(positions: list[float], value: float) -> int:
-    return min(range(len(positions)), key=lambda i: abs(positions[i] - value))
+    """Index of the position nearest to `value` (the first of two as near); `positions` ascend."""
+    right = bisect.bisect_left(positions, value)
+    if right == 0:
+        return 0
+    if right == len(positions) or abs(positions[right - 1] - value) <= abs(positions[right] - value):
+        return right - 1
+    return right
 
 
 def _contains(outer: tuple[float, ...], inner: tuple[float, ...], tol: float = 1.0) -> bool:
@@ -117,49 +123,33 @@ _BUCKET = 24.0  # side of the squares of the spatial index over cells (points); 
 
 
 class _CellIndex:
-    """Cells bucketed by the squares they cover (grown by `margin`), so that a point or a box meets only its
-    neighbours instead of every cell of the page."""
+    """Cells bucketed by the squares they cover (grown by `margin`), so that a point meets only the cells near it
+    instead of every cell of the page."""
 
     def __init__(self, boxes: list[tuple[float, float, float, float]], margin: float) -> None:
         self.boxes = boxes
         self.buckets: dict[tuple[int, int], list[int]] = {}
-        for index, box in enumerate(boxes):
-            for key in self._keys(box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin):
-                self.buckets.setdefault(key, []).append(index)
-
-    @staticmethod
-    def _keys(x0: float, top: float, x1: float, bottom: float) -> Iterator[tuple[int, int]]:
-        for gx in range(int(x0 // _BUCKET), int(x1 // _BUCKET) + 1):
-            for gy in range(int(top // _BUCKET), int(bottom // _BUCKET) + 1):
-                yield gx, gy
+        for index, (x0, top, x1, bottom) in enumerate(boxes):
+            rows = range(int((top - margin) // _BUCKET), int((bottom + margin) // _BUCKET) + 1)
+            for gx in range(int((x0 - margin) // _BUCKET), int((x1 + margin) // _BUCKET) + 1):
+                for gy in rows:
+                    self.buckets.setdefault((gx, gy), []).append(index)
 
     def at(self, x: float, y: float) -> list[int]:
         """Indexes (ascending) of the cells whose grown box may hold the point."""
         return self.buckets.get((int(x // _BUCKET), int(y // _BUCKET)), [])
 
-    def within(self, box: tuple[float, ...]) -> set[int]:
-        """Indexes of the cells that may overlap `box`."""
-        found: set[int] = set()
-        for key in self._keys(*box):
-            found.update(self.buckets.get(key, ()))
-        return found
-
 
 def _drop_container_cells(cells: list[tuple[float, float, float, float]]) -> list[tuple[float, float, float, float]]:
-    """A filled background rectangle around the table shows up as one cell containing all the others."""
+    """A filled background rectangle around the table shows up as one cell containing all the others.
+    A contained cell's middle lies inside its container: only the cells indexed at each middle are tried."""
     index = _CellIndex(cells, 1.0)
-    kept = []
-    for cell in cells:
-        inside = 0
-        for other in index.within(cell):
-            if _contains(cell, cells[other]):
-                inside += 1
-                if inside >= 2:
-                    break
-        if inside >= 2:
-            continue
-        kept.append(cell)
-    return kept
+    contained = [0] * len(cells)
+    for inner in cells:
+        for outer in index.at((inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2):
+            if _contains(cells[outer], inner):
+                contained[outer] += 1
+    return [cell for cell, count in zip(cells, contained, strict=True) if count < 2]
 
 
 def _tokens(chars: list[Char]) -> list[list[Char]]:
@@ -169,9 +159,12 @@ def _tokens(chars: list[Char]) -> list[list[Char]]:
     for line in _group_lines(chars):
         current: list[Char] = []
         for char in line:
-            is_number = char["text"] in _NUMBER_CHARS
-            touching = char["x0"] - current[-1]["x1"] <= 0.12 * _size(char) + TIE if current else False
-            if current and is_number and current[-1]["text"] in _NUMBER_CHARS and touching:
+            if (
+                current
+                and char["text"] in _NUMBER_CHARS
+                and current[-1]["text"] in _NUMBER_CHARS
+                and char["x0"] - current[-1]["x1"] <= 0.12 * _size(char) + TIE
+            ):
                 current.append(char)
                 continue
             if current:
@@ -202,14 +195,17 @@ def _ruled_table(cells: list[tuple[float, float, float, float]], chars: list[Cha
         return None
     x0, top = min(c[0] for c in cells), min(c[1] for c in cells)
     x1, bottom = max(c[2] for c in cells), max(c[3] for c in cells)
-    inside = [c for c in chars if x0 - 1 <= (c["x0"] + c["x1"]) / 2 <= x1 + 1 and top - 1 <= _mid(c) <= bottom + 1]
+    inside = [c for c in chars if x0 - 1 <= (c["x0"] + c["x1"]) / 2 <= x1 + 1 and top - 1 <= (c["top"] + c["bottom"]) / 2 <= bottom + 1]
 
     content: dict[int, list[Char]] = {}
     used: set[int] = set()
     cell_index = _CellIndex([box for *_grid, box in placed], 0.5)
     for token in _tokens(inside):
-        cx = (min(c["x0"] for c in token) + max(c["x1"] for c in token)) / 2
-        cy = sum(_mid(c) for c in token) / len(token)
+        if len(token) == 1:  # most tokens: one character
+            cx, cy = (token[0]["x0"] + token[0]["x1"]) / 2, _mid(token[0])
+        else:
+            cx = (min(c["x0"] for c in token) + max(c["x1"] for c in token)) / 2
+            cy = sum(_mid(c) for c in token) / len(token)
         best, best_area = None, None
         for index in cell_index.at(cx, cy):
             box = placed[index][4]
@@ -730,10 +726,19 @@ def find_table_cells(objects: list[dict[str, Any]]) -> list[list[tuple[float, ..
 
 
 def clip_to_page(objects: list[dict[str, Any]], page_bbox: tuple[float, float, float, float]) -> list[dict[str, Any]]:
-    """pdfplumber's crop: objects outside the page box go, the others are cut to it."""
+    """pdfplumber's crop: objects outside the page box go, the others are cut to it. An object inside the box (not
+    a mere point) is kept as it is: pdfplumber's copy of it would hold the same values."""
     from pdfplumber.utils import clip_obj
 
-    return [clipped for clipped in (clip_obj(obj, page_bbox) for obj in objects) if clipped is not None]
+    left, top, right, bottom = page_bbox
+    kept = []
+    for obj in objects:
+        x0, x1, obj_top, obj_bottom = obj["x0"], obj["x1"], obj["top"], obj["bottom"]
+        if left <= x0 and x1 <= right and top <= obj_top and obj_bottom <= bottom and (x1 - x0) + (obj_bottom - obj_top) > 0:
+            kept.append(obj)
+        elif (clipped := clip_obj(obj, page_bbox)) is not None:
+            kept.append(clipped)
+    return kept
 
 
 def _intersections_to_cells(intersections: dict[tuple[float, float], dict[str, list[dict[str, Any]]]]) -> list[tuple[float, ...]]:

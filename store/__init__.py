@@ -1,8 +1,10 @@
 """Store: the embedded DuckDB database — one table per record kind plus ``documents``.
 
-Every document is written in one transaction, so a crash or kill mid-run leaves either the old rows or the new
-rows of that document, never a mix; re-extracting a changed file replaces its rows. Connections are short-lived
-and taken under a cross-process reader/writer lock (:mod:`yusuan.store.lock`), one per document written.
+Documents are written whole, in transactions (:meth:`Store.write`: one or several documents each), so a crash or
+kill mid-run leaves either the old rows or the new rows of every document, never a mix; re-extracting a changed
+file replaces its rows. Connections are short-lived and taken under a cross-process reader/writer lock
+(:mod:`yusuan.store.lock`), one per transaction. Rows go in as Arrow tables, one per table and transaction; a
+document's rows (:class:`DocumentRows`) are built where it is extracted, so the writer only appends them.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import json
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,11 +25,12 @@ if TYPE_CHECKING:
 
     from yusuan.model import DocumentMeta, Extraction, Record
 
-from . import lock
+from . import issues, lock
 
 COMMON_COLUMNS = ("record_id", "doc_id", "kind", "table_kind", "table_title", "unit_name", "measure")
 JSON_COLUMNS = ("provenance", "values", "checks")
 FLAT_COLUMNS = ("source", "page", "line", "checks_failed")
+_to_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False) without a new encoder per call
 
 
 def _model() -> types.ModuleType:
@@ -82,7 +86,7 @@ def _schema_columns() -> set[tuple[str, str]]:
     columns = {("documents", name) for name, _ in _document_columns()}
     columns |= {(kind, name) for kind in _model().RECORD_KINDS for name, _ in kind_columns(kind)}
     columns |= {("rejected_files", name) for name in REJECTED_COLUMNS}
-    return columns | {("document_blocks", "doc_id"), ("document_blocks", "blocks")}
+    return columns | {("document_blocks", "doc_id"), ("document_blocks", "blocks")} | issues.SCHEMA_COLUMNS
 
 
 REJECTED_COLUMNS = ("sha256", "source", "reason", "extractor_version")
@@ -103,6 +107,7 @@ def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
     # files the classifier turned away (not budget disclosures): remembered by content so a re-run does not read them again
     con.execute("CREATE TABLE IF NOT EXISTS rejected_files (sha256 VARCHAR PRIMARY KEY, source VARCHAR, reason VARCHAR, "
                 "extractor_version VARCHAR)")
+    issues.create_tables(con)
 
 
 class Store:
@@ -182,26 +187,36 @@ class Store:
 
     def replace(self, extraction: Extraction) -> None:
         """Write one document's rows atomically, replacing earlier rows of the same file or content."""
-        doc = extraction.document
+        self.write([document_rows(extraction)])
+
+    def write(self, documents: Sequence[DocumentRows | Extraction]) -> None:
+        """Write several documents in one transaction, each replacing earlier rows of the same file or content (a
+        later one in ``documents`` replaces an earlier one too)."""
+        documents = _last_of_each([d if isinstance(d, DocumentRows) else document_rows(d) for d in documents])
+        if not documents:
+            return
+        import pyarrow as pa
+
+        incoming = pa.table({"doc_id": [d.doc_id for d in documents], "source": [d.source for d in documents]})
         with self.transaction() as con:
-            stale = [
-                row[0]
-                for row in con.execute(
-                    "SELECT doc_id FROM documents WHERE doc_id = ? OR source = ?", [doc.doc_id, doc.source]
-                ).fetchall()
-            ]
-            for doc_id in stale:
-                for kind in _model().RECORD_KINDS:
-                    con.execute(f"DELETE FROM {kind} WHERE doc_id = ?", [doc_id])
-                con.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
-                con.execute("DELETE FROM document_blocks WHERE doc_id = ?", [doc_id])
-            _insert_document(con, doc)
-            if extraction.blocks is not None:
-                con.execute("INSERT INTO document_blocks VALUES (?, ?)", [doc.doc_id, extraction.blocks])
+            con.register("incoming_documents", incoming)
+            try:
+                stale = [doc_id for (doc_id,) in con.execute(
+                    "SELECT doc_id FROM documents WHERE doc_id IN (SELECT doc_id FROM incoming_documents) "
+                    "OR source IN (SELECT source FROM incoming_documents)").fetchall()]
+            finally:
+                con.unregister("incoming_documents")
+            if stale:
+                _delete_documents(con, stale)
+            _append(con, "documents", _document_columns()[:-1], [d.document for d in documents],
+                    extra=("extracted_at", "now()"))
+            _append(con, "document_blocks", [("doc_id", "VARCHAR"), ("blocks", "VARCHAR")],
+                    [[d.doc_id, d.blocks] for d in documents if d.blocks is not None])
             for kind in _model().RECORD_KINDS:
-                rows = [record for record in extraction.records if record.kind == kind]
-                if rows:
-                    _insert_records(con, kind, rows)
+                _append(con, kind, kind_columns(kind), [row for d in documents for row in d.records.get(kind, ())])
+            audited = [(d.doc_id, issues.issue_rows(d.doc_id, d.audit_issues)) for d in documents if d.audit_issues is not None]
+            _append(con, issues.ISSUES, issues.ISSUE_COLUMNS, [row for _, rows in audited for row in rows])
+            _append(con, issues.AUDITS, issues.AUDIT_COLUMNS, [[doc_id, len(rows)] for doc_id, rows in audited])
 
     def documents(self) -> pd.DataFrame:
         with self.reading() as con:
@@ -224,35 +239,81 @@ class Store:
             return {kind: con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0] for kind in _model().RECORD_KINDS}
 
     def check_totals(self) -> tuple[int, int]:
+        """(passed, failed) consistency checks over all records, counted in the database (a check is pass or fail)."""
         passed = failed = 0
         with self.reading() as con:
             for kind in _model().RECORD_KINDS:
-                for (checks,) in con.execute(f"SELECT checks FROM {kind}").fetchall():
-                    for check in json.loads(checks or "[]"):
-                        if check["status"] == "pass":
-                            passed += 1
-                        else:
-                            failed += 1
+                checks, failing = con.execute(f"SELECT coalesce(sum(json_array_length(checks)), 0), "
+                                              f"coalesce(sum(checks_failed), 0) FROM {kind}").fetchone()
+                passed += checks - failing
+                failed += failing
         return passed, failed
 
 
-def _insert_document(con: duckdb.DuckDBPyConnection, doc: DocumentMeta) -> None:
-    values = document_row(doc)
-    names = ", ".join(f'"{name}"' for name in (*_document_fields(), "extracted_at"))
-    placeholders = ", ".join("?" for _ in _document_fields())
-    con.execute(f"INSERT INTO documents ({names}) VALUES ({placeholders}, now())", values)
+@dataclass(slots=True)
+class DocumentRows:
+    """One extraction as the store's rows: the ``documents`` row (without ``extracted_at``), the rows of each record
+    kind in :func:`kind_columns` order, the parsed blocks and the audit issues (JSON). Cheap to send between
+    processes, unlike the pydantic models it is made from."""
+
+    doc_id: str
+    source: str
+    document: list[object]
+    records: dict[str, list[list[object]]]
+    blocks: str | None = None
+    audit_issues: str | None = None
 
 
-def _insert_records(con: duckdb.DuckDBPyConnection, kind: str, records: list[Record]) -> None:
-    columns = [name for name, _ in kind_columns(kind)]
-    import pandas as pd
+def document_rows(extraction: Extraction) -> DocumentRows:
+    doc = extraction.document
+    columns = {kind: [name for name, _ in kind_columns(kind)] for kind in _model().RECORD_KINDS}
+    records: dict[str, list[list[object]]] = {}
+    for record in extraction.records:
+        records.setdefault(record.kind, []).append(record_row(record, columns[record.kind]))
+    return DocumentRows(doc.doc_id, doc.source, document_row(doc), records, extraction.blocks, extraction.audit_issues)
 
-    frame = pd.DataFrame([record_row(record, columns) for record in records], columns=columns)
-    con.register("incoming", frame)
+
+def _last_of_each(documents: Sequence[DocumentRows]) -> list[DocumentRows]:
+    """What writing ``documents`` one after the other leaves: each replaces any earlier one with its doc_id or source."""
+    kept: dict[str, DocumentRows] = {}
+    doc_id_of_source: dict[str, str] = {}
+    for document in documents:
+        for doc_id in (document.doc_id, doc_id_of_source.get(document.source)):
+            if doc_id is not None and (replaced := kept.pop(doc_id, None)) is not None:
+                del doc_id_of_source[replaced.source]
+        kept[document.doc_id] = document
+        doc_id_of_source[document.source] = document.doc_id
+    return list(kept.values())
+
+
+def _delete_documents(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> None:
+    for table in (*_model().RECORD_KINDS, "documents", "document_blocks"):
+        con.execute(f"DELETE FROM {table} WHERE list_contains(?, doc_id)", [doc_ids])
+    for doc_id in doc_ids:
+        issues.delete_issues(con, doc_id)
+
+
+_ARROW_TYPES = {"VARCHAR": "string", "BIGINT": "int64", "DOUBLE": "float64"}
+
+
+def _append(con: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[str, str]], rows: list[list[object]],
+            extra: tuple[str, str] | None = None) -> None:
+    """Insert ``rows`` (values in ``columns`` order) as one Arrow table; ``extra``: (column, SQL) of one more column."""
+    if not rows:
+        return
+    import pyarrow as pa
+
+    schema = pa.schema([(name, getattr(pa, _ARROW_TYPES[sql])()) for name, sql in columns])
+    arrays = [pa.array(values, type=field.type) for values, field in zip(zip(*rows, strict=True), schema, strict=True)]
+    names = ", ".join(f'"{name}"' for name, _ in columns)
+    con.register("incoming_rows", pa.Table.from_arrays(arrays, schema=schema))
     try:
-        con.execute(f"INSERT INTO {kind} SELECT * FROM incoming")
+        if extra:
+            con.execute(f'INSERT INTO {table} ({names}, "{extra[0]}") SELECT *, {extra[1]} FROM incoming_rows')
+        else:
+            con.execute(f"INSERT INTO {table} ({names}) SELECT * FROM incoming_rows")
     finally:
-        con.unregister("incoming")
+        con.unregister("incoming_rows")
 
 
 def document_row(doc: DocumentMeta) -> list[object]:
@@ -269,16 +330,16 @@ def record_row(record: Record, columns: list[str]) -> list[object]:
         "source": provenance.get("source"),
         "page": provenance.get("page"),
         "line": provenance.get("line"),
-        "checks_failed": sum(1 for check in record.checks if check.status == "fail"),
+        "checks_failed": sum(check["status"] == "fail" for check in data["checks"]),
     }
     row = []
     for name in columns:
         if name in flat:
             row.append(flat[name])
-        elif name in JSON_COLUMNS or isinstance(data.get(name), dict | list):
-            row.append(json.dumps(data.get(name), ensure_ascii=False))
+        elif name in JSON_COLUMNS or isinstance(value := data.get(name), dict | list):
+            row.append(_to_json(data.get(name)))
         else:
-            row.append(data.get(name))
+            row.append(value)
     return row
 
 

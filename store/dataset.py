@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from yusuan.model import RECORD_KINDS, Extraction
 
 from . import Store, _document_columns, document_row, kind_columns, record_row
+from .issues import AUDITS, ISSUES
 
 if TYPE_CHECKING:
     import duckdb
@@ -229,7 +230,7 @@ def import_dataset(dataset: Dataset, store: Store) -> dict[str, int]:
     with store.transaction() as con:
         dataset.views(con, prefix="dataset_")
         replaced = ("SELECT s.doc_id FROM documents s JOIN dataset_documents d ON s.doc_id = d.doc_id OR s.source = d.source")
-        for table in (*RECORD_KINDS, BLOCKS, DOCUMENTS):
+        for table in (*RECORD_KINDS, BLOCKS, ISSUES, AUDITS, DOCUMENTS):  # the dataset holds no issues: audited on demand
             con.execute(f"DELETE FROM {table} WHERE doc_id IN ({replaced})")
         for table, columns in [(DOCUMENTS, _document_columns()), *_per_document_tables()]:
             columns = [name for name, _ in columns]

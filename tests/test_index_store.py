@@ -211,3 +211,29 @@ def test_shared_searcher_serves_concurrent_queries(tmp_path):
         got = list(pool.map(lambda q: [hit.passage_id for hit in search(q, k=5, data=data, embedder="use")], queries))
     assert got == expected
     assert shared_searcher(data, "use") is shared_searcher(data, "use")
+
+
+def test_warm_searcher_reads_no_database_until_something_is_written(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    work = tmp_path / "docs"
+    work.mkdir()
+    changing = work / "changing.txt"
+    shutil.copy(CORPUS / "003_8a020ea769aa04f9.txt", changing)
+    extract_into(data, [changing])
+    build_index(data, "use")
+    with Searcher(data, "use") as searcher:
+        first = [hit.passage_id for hit in searcher.search("组织工作经费", k=5)]
+        opened = []
+        real_connect = store.connect_reader
+        monkeypatch.setattr(store, "connect_reader", lambda *a, **kw: opened.append(1) or real_connect(*a, **kw))
+        assert [hit.passage_id for hit in searcher.search("组织工作经费", k=5)] == first and not opened
+        assert searcher.search("党员教育", k=3, filters={"year": 2022}) and opened  # a filter reads the database
+
+        # the file changes, is re-extracted and re-indexed while the searcher is held: its next search sees it
+        changing.write_text(changing.read_text(encoding="utf-8") + "\n新增说明\n\n本项目新增加了智慧党建平台建设内容。\n",
+                            encoding="utf-8")
+        new_doc = extract_into(data, [changing])[str(changing)]
+        build_index(data, "use")
+        opened.clear()
+        hits = searcher.search("智慧党建平台", k=3)
+        assert opened and hits[0].doc_id == new_doc["doc_id"] and "智慧党建平台" in hits[0].text

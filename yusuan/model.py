@@ -268,6 +268,9 @@ class Extraction(BaseModel):
     # the parsed document's text blocks as the search index reads them (yusuan.index.blocks; JSON), stored beside
     # the records so `yusuan index` never parses the source again; not part of the exported schema
     blocks: str | None = Field(default=None, exclude=True)
+    # the audit's issues found at extraction time (yusuan.audit.Issue dicts; JSON), stored in `audit_issues`;
+    # None when the document was not audited then (the audit then runs on demand); not part of the exported schema
+    audit_issues: str | None = Field(default=None, exclude=True)
 
     def by_kind(self, kind: str) -> list[Record]:
         return [record for record in self.records if record.kind == kind]

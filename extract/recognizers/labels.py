@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from yusuan.vocab import thesaurus
 
@@ -44,6 +45,7 @@ def clean_label(text: str) -> str:
     return _EMPTY_BRACKETS.sub("", strip_numbering(text))
 
 
+@lru_cache(maxsize=8192)  # the same header and row labels come back table after table, document after document
 def read_part(text: str) -> Part:
     """Read one label; measure and year words removed, whatever is left that is no item or sum is 'other'."""
     label = clean_label(text)

@@ -184,7 +184,11 @@ class PerformanceRecognizer(Recognizer):
         texts = [cell.text.replace(" ", "") for cell in row]
         labelled = False
         for i, text in enumerate(texts):
-            value = next((t for t in texts[i + 1 :] if t), "")
+            period = any(key in text for key in _PERIOD_KEYS) and "目标" not in text
+            if not (text in _PROJECT_KEYS or text in _UNIT_KEYS or period):
+                labelled = labelled or text.startswith(_AMOUNT_KEYS)
+                continue
+            value = next((t for t in texts[i + 1 :] if t), "")  # only for a key: the scan is quadratic in the row
             if text in _PROJECT_KEYS and value:
                 state.project = value
                 state.inherited.clear()
@@ -192,10 +196,10 @@ class PerformanceRecognizer(Recognizer):
             elif text in _UNIT_KEYS and value:
                 state.unit_name = value
                 labelled = True
-            elif any(key in text for key in _PERIOD_KEYS) and "目标" not in text and value:
+            elif period and value:
                 state.period = "全年" if "全年" in value else state.period
                 labelled = True
-            elif any(text.startswith(key) for key in _AMOUNT_KEYS):
+            elif text.startswith(_AMOUNT_KEYS):
                 labelled = True
         return labelled
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 
@@ -39,6 +40,10 @@ class Concept:
 @dataclass(frozen=True)
 class Thesaurus:
     concepts: tuple[Concept, ...]
+    # the normalised words of each (group, colloquial), longest first: what `mentions` scans for
+    _word_lists: dict[tuple[str | None, bool], list[tuple[Concept, str]]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def get(self, key: str) -> Concept:
         return next(concept for concept in self.concepts if concept.key == key)
@@ -50,22 +55,17 @@ class Thesaurus:
         """The concept a printed label names exactly (after normalisation and numbering), else None."""
         text = normalize(_strip_numbering(label))
         for concept in self._candidates(group):
-            if text in (normalize(term) for term in concept.terms) and not _excluded(concept, text):
+            if text in _normalized(concept.terms) and not _excluded(concept, text):
                 return concept
         return None
 
     def mentions(self, text: str, group: str | None = None, colloquial: bool = True) -> list[tuple[Concept, str]]:
         """Concepts whose words occur in ``text``, longest word first; a word inside a longer matched word is not counted."""
         normalized = normalize(text)
-        pairs = sorted(
-            ((concept, normalize(word)) for concept in self._candidates(group) for word in concept.words(colloquial)),
-            key=lambda pair: -len(pair[1]),
-        )
         taken: list[tuple[int, int]] = []
         found: list[tuple[Concept, str]] = []
-        for concept, word in pairs:
-            for match in re.finditer(re.escape(word), normalized):
-                span = match.span()
+        for concept, word in self._words_longest_first(group, colloquial):
+            for span in _occurrences(word, normalized):
                 if any(start <= span[0] and span[1] <= end for start, end in taken):
                     continue
                 if _excluded(concept, normalized[max(0, span[0] - 4): span[1] + 4]) and word not in concept.terms[:1]:
@@ -77,6 +77,28 @@ class Thesaurus:
 
     def _candidates(self, group: str | None) -> tuple[Concept, ...]:
         return self.concepts if group is None else self.in_group(group)
+
+    def _words_longest_first(self, group: str | None, colloquial: bool) -> list[tuple[Concept, str]]:
+        key = (group, colloquial)
+        if key not in self._word_lists:
+            self._word_lists[key] = sorted(
+                ((concept, normalize(word)) for concept in self._candidates(group) for word in concept.words(colloquial)),
+                key=lambda pair: -len(pair[1]),
+            )
+        return self._word_lists[key]
+
+
+@cache
+def _normalized(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(normalize(word) for word in words)
+
+
+def _occurrences(word: str, text: str) -> Iterator[tuple[int, int]]:
+    """Spans of the non-overlapping occurrences of ``word`` in ``text``, left to right (``re.finditer`` on the literal)."""
+    start = text.find(word)
+    while start >= 0:
+        yield start, start + len(word)
+        start = text.find(word, start + max(1, len(word)))
 
 
 _NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+(?:、|[.．](?!\d)))\s*")
