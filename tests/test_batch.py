@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import io
 import json
@@ -303,6 +304,24 @@ def test_parallel_workers_match_in_process(tmp_path):
         assert not result.failed
         assert len(result.worker_peak_rss_mb) == 2
     assert _snapshot(tmp_path / "serial.duckdb") == _snapshot(tmp_path / "parallel.duckdb")
+
+
+def test_documents_committed_together_match_one_by_one(tmp_path):
+    """A group of documents in one transaction leaves the rows that committing them one by one leaves, including a
+    later one that replaces an earlier one of the same file (its content changed)."""
+    from yusuan.extract.batch import extract_rows
+
+    documents = [extract_rows(str(path))[0] for path in sorted(CORPUS.glob("*.txt"))]
+    first = documents[0]
+    changed = dataclasses.replace(first, doc_id="changed", document=["changed", *first.document[1:]],
+                                  records={kind: rows[:1] for kind, rows in first.records.items()})
+    with Store(tmp_path / "one.duckdb") as one, Store(tmp_path / "group.duckdb") as group:
+        for document in [*documents, changed]:
+            one.write([document])
+        group.write([*documents, changed])
+        doc_ids = {row[0] for row in group.con.execute("SELECT doc_id FROM document_blocks").fetchall()}
+    assert doc_ids == {"changed", *(document.doc_id for document in documents[1:])}
+    assert _snapshot(tmp_path / "one.duckdb") == _snapshot(tmp_path / "group.duckdb")
 
 
 def test_a_file_turned_away_is_remembered_and_not_read_again(tmp_path):
