@@ -169,7 +169,7 @@ def run_batch(
     files: list[Path], store: Store, workers: int = 1, timeout: float | None = 300, force: bool = False,
     on_progress: Callable[[FileOutcome], None] | None = None, max_tasks_per_child: int = 1000,
     max_memory_mb: float | None = 4096, on_start: Callable[[int, int], None] | None = None,
-    task: BatchTask = extract_rows, refused: Iterable[FileOutcome] = (),
+    task: BatchTask = extract_rows, refused: Iterable[FileOutcome] = (), commit_seconds: float = GROUP_SECONDS,
 ) -> BatchResult:
     """Extract ``files`` into ``store``.
 
@@ -177,7 +177,8 @@ def run_batch(
     debugging). ``on_start(to_extract, skipped)`` is called once the unchanged files are known, then
     ``on_progress(outcome)`` once per file (``refused`` ones from :func:`collect_files` and skipped files first),
     after its rows are committed. ``store`` is anything with ``reading()``, ``write(payloads)`` and ``reject(...)``
-    (:class:`yusuan.store.Store`, or the Ray engine's dataset sink)."""
+    (:class:`yusuan.store.Store`, or the Ray engine's dataset sink). Documents read within ``commit_seconds`` are
+    committed together (0: each on its own, the slowest and safest)."""
     outcomes: list[FileOutcome] = []
     todo: list[str] = []
     skipped: list[FileOutcome] = []
@@ -210,7 +211,7 @@ def run_batch(
 
     for outcome in [*refused, *skipped]:
         report(outcome)
-    group = _Group(store, report)
+    group = _Group(store, report, every=commit_seconds, wait=commit_seconds)
 
     def finish(payload: Payload | None, outcome: FileOutcome) -> None:
         if payload is not None:
@@ -232,8 +233,9 @@ def run_batch(
 
 @dataclass
 class _Group:
-    """Documents read but not committed yet: committed together once the oldest has waited ``GROUP_SECONDS`` (or
-    longer, when committing is slow: a commit's cost is mostly fixed) or the group is full, then reported."""
+    """Documents read but not committed yet: committed together once the oldest has waited ``every`` seconds (or
+    longer, when committing is slow: a commit's cost is mostly fixed) or the group is full, then reported; ``every``
+    0 commits each document as it comes."""
 
     store: Store
     report: Callable[[FileOutcome], None]
@@ -241,6 +243,7 @@ class _Group:
     outcomes: list[FileOutcome] = field(default_factory=list)
     records: int = 0
     since: float = 0.0
+    every: float = GROUP_SECONDS
     wait: float = GROUP_SECONDS
 
     def add(self, payload: Payload, outcome: FileOutcome) -> None:
@@ -249,7 +252,7 @@ class _Group:
         self.payloads.append(payload)
         self.outcomes.append(outcome)
         self.records += outcome.records
-        if len(self.payloads) >= GROUP_DOCUMENTS or self.records >= GROUP_RECORDS:
+        if self.every <= 0 or len(self.payloads) >= GROUP_DOCUMENTS or self.records >= GROUP_RECORDS:
             self.commit()
 
     def commit_if_due(self) -> None:
@@ -268,7 +271,8 @@ class _Group:
                     self.store.write([payload])
                 except Exception as exc:
                     outcome.status, outcome.stage, outcome.reason = "failed", "store", f"{type(exc).__name__}: {exc}"
-        self.wait = min(GROUP_MAX_SECONDS, max(GROUP_SECONDS, (time.monotonic() - started) / GROUP_WRITE_SHARE))
+        if self.every > 0:
+            self.wait = min(GROUP_MAX_SECONDS, max(self.every, (time.monotonic() - started) / GROUP_WRITE_SHARE))
         outcomes = self.outcomes
         self.payloads, self.outcomes, self.records = [], [], 0
         for outcome in outcomes:

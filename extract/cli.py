@@ -37,6 +37,8 @@ def extract_command(
     timeout: float = typer.Option(300.0, help="per-file time limit in seconds (0: none)"),
     max_memory: float = typer.Option(4096.0, "--max-memory", help="per-worker memory limit in MB (0: none)"),
     force: bool = typer.Option(False, help="re-extract files whose content is unchanged"),
+    commit_every: float = typer.Option(1.0, "--commit-every", min=0, help="documents read within this many seconds are "
+                                       "committed in one transaction (what a kill can cost to redo; 0: each on its own)"),
     engine: str = typer.Option("local", help="local: worker processes here, into the store; ray: a Ray cluster, "
                                               "into the Parquet dataset DATA/dataset (load it with `yusuan import`)"),
     address: str | None = typer.Option(None, help="Ray cluster address (default $RAY_ADDRESS, else a local Ray)"),
@@ -68,7 +70,7 @@ def extract_command(
         raise typer.Exit(1 if result.failed else 0)
     with Store(db_path(directory)) as store:
         result = _run_with_progress(files, store, workers, timeout or None, max_memory or None, force,
-                                    run=partial(run_batch, refused=refused))
+                                    run=partial(run_batch, refused=refused, commit_seconds=commit_every))
         report = write_error_report(result, directory)
         _print_summary(store, result, report, time.perf_counter() - started)
     if result.failed:

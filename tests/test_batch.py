@@ -262,7 +262,8 @@ def test_killed_run_resumes_to_identical_rows(tmp_path):
     assert uninterrupted.stdout.count("[extracted]") == total - 1
 
     killed = tmp_path / "killed"
-    process = subprocess.Popen([*command, str(killed)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    # each document committed on its own: on an idle machine the default one-second group would hold the whole run
+    process = subprocess.Popen([*command, str(killed), "--commit-every", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # files are reported once committed: the first group is in the store
