@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from .pdf_lines import Char
@@ -133,50 +134,38 @@ class _FastPathApi:
     segment_close: Callable[..., int]
 
 
-_FAST: list[_FastTextApi] = []
-
-
-_FAST_PATHS: list[_FastPathApi] = []
-
-
+@cache  # one set of unchecked functions per process (``c`` is pypdfium2's raw module)
 def _fast_api(c: Any) -> _FastTextApi:
-    if not _FAST:
-        _FAST.append(
-            _FastTextApi(
-                map_error=_unchecked(c.FPDFText_HasUnicodeMapError, ctypes.c_int),
-                text_object=_unchecked(c.FPDFText_GetTextObject, _Handle),
-                origin=_unchecked(c.FPDFText_GetCharOrigin, ctypes.c_int),
-                loose_box=_unchecked(c.FPDFText_GetLooseCharBox, ctypes.c_int),
-                matrix=_unchecked(c.FPDFText_GetMatrix, ctypes.c_int),
-                font_size=_unchecked(c.FPDFText_GetFontSize, ctypes.c_double),
-                font=_unchecked(c.FPDFTextObj_GetFont, ctypes.c_void_p),
-            )
-        )
-    return _FAST[0]
+    return _FastTextApi(
+        map_error=_unchecked(c.FPDFText_HasUnicodeMapError, ctypes.c_int),
+        text_object=_unchecked(c.FPDFText_GetTextObject, _Handle),
+        origin=_unchecked(c.FPDFText_GetCharOrigin, ctypes.c_int),
+        loose_box=_unchecked(c.FPDFText_GetLooseCharBox, ctypes.c_int),
+        matrix=_unchecked(c.FPDFText_GetMatrix, ctypes.c_int),
+        font_size=_unchecked(c.FPDFText_GetFontSize, ctypes.c_double),
+        font=_unchecked(c.FPDFTextObj_GetFont, ctypes.c_void_p),
+    )
 
 
+@cache
 def _fast_path_api(c: Any) -> _FastPathApi:
-    if not _FAST_PATHS:
-        # the form object index is an unsigned long: declared, so that it is passed at its width
-        form_object_type = ctypes.CFUNCTYPE(_Handle, ctypes.c_void_p, ctypes.c_ulong)
-        form_object = form_object_type(ctypes.cast(c.FPDFFormObj_GetObject, ctypes.c_void_p).value)
-        _FAST_PATHS.append(
-            _FastPathApi(
-                count_objects=_unchecked(c.FPDFPage_CountObjects, ctypes.c_int),
-                page_object=_unchecked(c.FPDFPage_GetObject, _Handle),
-                object_type=_unchecked(c.FPDFPageObj_GetType, ctypes.c_int),
-                object_matrix=_unchecked(c.FPDFPageObj_GetMatrix, ctypes.c_int),
-                count_form_objects=_unchecked(c.FPDFFormObj_CountObjects, ctypes.c_int),
-                form_object=form_object,
-                draw_mode=_unchecked(c.FPDFPath_GetDrawMode, ctypes.c_int),
-                count_segments=_unchecked(c.FPDFPath_CountSegments, ctypes.c_int),
-                segment=_unchecked(c.FPDFPath_GetPathSegment, _Handle),
-                segment_point=_unchecked(c.FPDFPathSegment_GetPoint, ctypes.c_int),
-                segment_type=_unchecked(c.FPDFPathSegment_GetType, ctypes.c_int),
-                segment_close=_unchecked(c.FPDFPathSegment_GetClose, ctypes.c_int),
-            )
-        )
-    return _FAST_PATHS[0]
+    # the form object index is an unsigned long: declared, so that it is passed at its width
+    form_object_type = ctypes.CFUNCTYPE(_Handle, ctypes.c_void_p, ctypes.c_ulong)
+    form_object = form_object_type(ctypes.cast(c.FPDFFormObj_GetObject, ctypes.c_void_p).value)
+    return _FastPathApi(
+        count_objects=_unchecked(c.FPDFPage_CountObjects, ctypes.c_int),
+        page_object=_unchecked(c.FPDFPage_GetObject, _Handle),
+        object_type=_unchecked(c.FPDFPageObj_GetType, ctypes.c_int),
+        object_matrix=_unchecked(c.FPDFPageObj_GetMatrix, ctypes.c_int),
+        count_form_objects=_unchecked(c.FPDFFormObj_CountObjects, ctypes.c_int),
+        form_object=form_object,
+        draw_mode=_unchecked(c.FPDFPath_GetDrawMode, ctypes.c_int),
+        count_segments=_unchecked(c.FPDFPath_CountSegments, ctypes.c_int),
+        segment=_unchecked(c.FPDFPath_GetPathSegment, _Handle),
+        segment_point=_unchecked(c.FPDFPathSegment_GetPoint, ctypes.c_int),
+        segment_type=_unchecked(c.FPDFPathSegment_GetType, ctypes.c_int),
+        segment_close=_unchecked(c.FPDFPathSegment_GetClose, ctypes.c_int),
+    )
 
 
 def _font_name(raw: bytes) -> str:
