@@ -51,10 +51,28 @@ def test_ask(client):
     assert "中共绍兴市委组织部" in a["answer"] and a["value"] == 22.5 and a["evidence"]
 
 
-def test_search_503_or_results(client):
-    r = client.get("/search", params={"q": "绩效目标"})
-    assert r.status_code in (200, 503)
-    assert ("error" in r.json()) if r.status_code == 503 else ("results" in r.json())
+def test_search_before_and_after_indexing_and_a_change(tmp_path):
+    from index_support import extract_into
+
+    from yusuan.index.indexer import build_index
+
+    data, changing = tmp_path / "data", tmp_path / "changing.txt"
+    shutil.copy(CORPUS / "003_8a020ea769aa04f9.txt", changing)
+    extract_into(data, [changing])
+    with TestClient(create_app(data)) as c:
+        r = c.get("/search", params={"q": "智慧党建平台"})
+        assert r.status_code == 503 and "yusuan index" in r.json()["error"]  # no index yet; the error is not kept
+        build_index(data)
+        first = c.get("/search", params={"q": "智慧党建平台", "k": 3}).json()["results"]
+        assert first and not any("智慧党建平台" in hit["text"] for hit in first)
+        assert c.get("/search", params={"q": "智慧党建平台", "k": 3}).json()["results"] == first  # kept
+        # the document changes and is re-extracted and re-indexed while the service runs: the kept result goes
+        changing.write_text(changing.read_text(encoding="utf-8") + "\n新增说明\n\n本项目新增加了智慧党建平台建设内容。\n",
+                            encoding="utf-8")
+        extract_into(data, [changing])
+        build_index(data)
+        hits = c.get("/search", params={"q": "智慧党建平台", "k": 3}).json()["results"]
+        assert "智慧党建平台" in hits[0]["text"]
 
 
 def test_upload_too_large(client):
