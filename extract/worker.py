@@ -1,10 +1,11 @@
 """One file → (extraction, outcome), and the worker process that runs it for the bulk extractor.
 
 A worker is a plain ``python -m yusuan.extract.worker TASK_FD RESULT_FD TASK PARENT_PID`` subprocess: it imports
-only ingest, extract and audit (not the store, not the CLI), reads ``(path, timeout)`` messages from one pipe and
-answers ``(extraction, outcome)`` on the other (the extraction carries its parsed blocks and its audit issues),
-until it gets ``None`` or its parent goes away. The parent (:mod:`yusuan.extract.batch`) can kill it at any time:
-a hang in C code, a crash or an out-of-memory kill costs one file, never the batch.
+ingest, extract, audit and what its task needs (the batch's task turns the extraction into store rows), not the CLI;
+it reads ``(path, timeout)`` messages from one pipe and answers ``(result, outcome)`` on the other (the extraction,
+with its parsed blocks and audit issues, or its rows), until it gets ``None`` or its parent goes away. The parent
+(:mod:`yusuan.extract.batch`) can kill it at any time: a hang in C code, a crash or an out-of-memory kill costs one
+file, never the batch.
 """
 
 from __future__ import annotations

@@ -167,9 +167,14 @@ class Searcher:
         return self._embedder
 
     @property
+    def _index_name(self) -> str:
+        """The vector index's folder name, known without loading the model."""
+        return self._embedder.name if self._embedder else embedder_name(self._embedder_spec)  # type: ignore[arg-type]
+
+    @property
     def vector_index(self) -> store.VectorIndex:
         if self._vindex is None:
-            name = self._embedder.name if self._embedder else embedder_name(self._embedder_spec)  # type: ignore[arg-type]
+            name = self._index_name
             directory = store.index_dir(self.data, name)
             if not (directory / "faiss.index").exists():
                 raise SearchError(
@@ -183,8 +188,7 @@ class Searcher:
 
     def _state(self) -> tuple[Any, ...]:
         """The store's generation and the index files' modification times: what the held passages depend on."""
-        files = [store.index_dir(self.data, embedder_name(self._embedder_spec) if not self._embedder else self._embedder.name)
-                 / "faiss.index", store.index_dir(self.data, "bm25")]
+        files = [store.index_dir(self.data, self._index_name) / "faiss.index", store.index_dir(self.data, "bm25")]
         stamps = []
         for path in files:
             try:

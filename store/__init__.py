@@ -287,10 +287,8 @@ def _last_of_each(documents: Sequence[DocumentRows]) -> list[DocumentRows]:
 
 
 def _delete_documents(con: duckdb.DuckDBPyConnection, doc_ids: list[str]) -> None:
-    for table in (*_model().RECORD_KINDS, "documents", "document_blocks"):
+    for table in (*_model().RECORD_KINDS, "documents", "document_blocks", issues.ISSUES, issues.AUDITS):
         con.execute(f"DELETE FROM {table} WHERE list_contains(?, doc_id)", [doc_ids])
-    for doc_id in doc_ids:
-        issues.delete_issues(con, doc_id)
 
 
 _ARROW_TYPES = {"VARCHAR": "string", "BIGINT": "int64", "DOUBLE": "float64"}

@@ -4,7 +4,7 @@
 issue count), so a clean document (no issues) is told apart from one that was never audited then — a document
 extracted before these tables existed, imported from a Ray dataset, or whose audit failed — which the readers
 (`yusuan audit --doc`, ``GET /documents/{id}/issues``) audit on demand instead. Both are written in the document's
-transaction (:meth:`yusuan.store.Store.replace`) and deleted with it.
+transaction (:meth:`yusuan.store.Store.write`) and deleted with it.
 """
 
 from __future__ import annotations
@@ -31,22 +31,6 @@ SCHEMA_COLUMNS = {(ISSUES, name) for name, _ in ISSUE_COLUMNS} | {(AUDITS, name)
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {ISSUES} (" + ", ".join(f'"{n}" {t}' for n, t in ISSUE_COLUMNS) + ")")
     con.execute(f"CREATE TABLE IF NOT EXISTS {AUDITS} (doc_id VARCHAR PRIMARY KEY, issues BIGINT)")
-
-
-def delete_issues(con: duckdb.DuckDBPyConnection, doc_id: str) -> None:
-    con.execute(f"DELETE FROM {ISSUES} WHERE doc_id = ?", [doc_id])
-    con.execute(f"DELETE FROM {AUDITS} WHERE doc_id = ?", [doc_id])
-
-
-def write_issues(con: duckdb.DuckDBPyConnection, doc_id: str, encoded: str | None) -> None:
-    """Store the issues an extraction carries (``Extraction.audit_issues``: a JSON list of Issue dicts); nothing
-    when it carries none (not audited at extraction)."""
-    if encoded is None:
-        return
-    rows = issue_rows(doc_id, encoded)
-    if rows:
-        con.executemany(f"INSERT INTO {ISSUES} VALUES (" + ", ".join("?" for _ in ISSUE_COLUMNS) + ")", rows)
-    con.execute(f"INSERT INTO {AUDITS} VALUES (?, ?)", [doc_id, len(rows)])
 
 
 def issue_rows(doc_id: str, encoded: str) -> list[list[object]]:
