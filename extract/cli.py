@@ -190,7 +190,8 @@ def _print_summary(store: Store, result: BatchResult, report: Path, seconds: flo
 
 
 def _print_coverage(out: Console, store: Store, extracted: list[FileOutcome]) -> None:
-    """Standard tables found per document of this run: how many are complete, and which tables the others miss."""
+    """Standard tables found per document of this run: how many are complete, and which tables the others miss,
+    one row per combination of missing tables (a batch of thousands of documents has a handful of them)."""
     sources = [o.source for o in extracted]
     if not sources:
         return
@@ -198,20 +199,26 @@ def _print_coverage(out: Console, store: Store, extracted: list[FileOutcome]) ->
         rows = con.execute(
             "SELECT source, doc_kind, coverage FROM documents WHERE list_contains(?, source) ORDER BY source", [sources]
         ).fetchall()
-    incomplete = Table(title="standard tables not found")
-    for column in ("file", "kind", "found", "missing"):
-        incomplete.add_column(column, overflow="fold")
-    complete = 0
+    gaps: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
     for source, doc_kind, coverage in rows:
         cover = json.loads(coverage or "{}")
-        if not cover.get("missing"):
-            complete += 1
-            continue
-        found = f"{len(cover['found'])}/{len(cover['found']) + len(cover['missing'])}"
-        incomplete.add_row(source, doc_kind or "", found, "、".join(cover["missing"]))
+        if cover.get("missing"):
+            found = f"{len(cover['found'])}/{len(cover['found']) + len(cover['missing'])}"
+            gaps.setdefault((doc_kind or "", found, tuple(cover["missing"])), []).append(source)
+    complete = len(rows) - sum(len(files) for files in gaps.values())
     out.print(f"standard tables: {complete} of {len(rows)} documents have all of theirs")
-    if incomplete.row_count:
-        out.print(incomplete)
+    if not gaps:
+        return
+    incomplete = Table(title="standard tables not found")
+    for column in ("documents", "kind", "found", "missing", "file"):
+        incomplete.add_column(column, overflow="fold")
+    ranked = sorted(gaps.items(), key=lambda item: (-len(item[1]), item[0]))
+    for (doc_kind, found, missing), files in ranked[:SUMMARY_ROWS]:
+        example = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} more)"
+        incomplete.add_row(str(len(files)), doc_kind, found, "、".join(missing), example)
+    if len(ranked) > SUMMARY_ROWS:
+        incomplete.caption = f"… and {len(ranked) - SUMMARY_ROWS} more combinations (`yusuan docs` lists every document)"
+    out.print(incomplete)
 
 
 def coverage_text(coverage: str | None) -> str:

@@ -25,6 +25,7 @@ from yusuan.model import Block, Grid, IngestedDocument, TextLine
 from .errors import IngestError
 from .patterns import NOTE_LINE as _NOTE_LINE
 from .patterns import TITLE_WORD as _TITLE_WORD
+from .pdf_cells import clip_to_page, find_table_cells
 from .pdf_lines import (
     Char,
     _group_lines,
@@ -47,8 +48,6 @@ from .pdf_tables import (
     _spilled_rows,
     _Table,
     _unruled_tables,
-    clip_to_page,
-    find_table_cells,
 )
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,11 @@ then reads that page with pdfplumber (see docs/ingest.md for the list).
 from __future__ import annotations
 
 import ctypes
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from .pdf_lines import Char
 
@@ -32,7 +33,10 @@ _DECIMALS = 4  # PDFium computes in float32: rounded back to the content stream'
 
 _AXIS_EPSILON = 1e-6  # a matrix entry this small is zero (skewed or rotated text is read by pdfminer)
 
-_UNMAPPED = ("\ufffd", "\ufffe", "\uffff", "\x00")
+_UNMAPPED = frozenset(("\ufffd", "\ufffe", "\uffff", "\x00"))
+
+_GLYPH = struct.Struct("=2d4f")  # FPDFText_GetCharOrigin's x and y, then FPDFText_GetLooseCharBox's FS_RECTF
+_MATRIX = struct.Struct("=6f")  # FS_MATRIX: a, b, c, d, e, f
 
 
 class PdfiumFallback(Exception):
@@ -79,15 +83,20 @@ def page_frame(page: Any) -> PageFrame:
     return PageFrame(matrix=matrix, x_offset=box[0], top_offset=height - box[3], width=box[2] - box[0], height=height)
 
 
-@dataclass(frozen=True)
-class _TextObject:
-    fontname: str
+class _TextObject(NamedTuple):
+    """What the glyphs of one text object share (a tuple: the character loop unpacks it whole, once per glyph)."""
+
+    upright: bool  # False: turned a quarter (landscape pages drawn rotated)
+    a: float  # text matrix × CTM (horizontal scaling included), axis-parallel: b (upright) or a (turned) is zero
+    b: float
+    c: float
+    d: float
+    scale: float  # |a| (upright) or |b| (turned): text space → page space along the advance
     low: float  # the glyph box's bottom and top above the baseline, in text space: the font descriptor's /Descent
     high: float  # × the font size, and that plus the font size
     loose_extra: float  # what PDFium's loose box adds along the advance: its ascent-to-descent height through the slant
-    matrix: tuple[float, float, float, float]  # text matrix × CTM (horizontal scaling included)
-    upright: bool  # False: turned a quarter (landscape pages drawn rotated)
     height: float  # pdfminer's char "size": the font size scaled to the page
+    fontname: str
 
 
 class _Handle(ctypes.c_void_p):
@@ -107,7 +116,7 @@ class _FastTextApi:
     """The per-character and per-text-object PDFium calls of :meth:`PdfiumPage.chars` (see :func:`_unchecked`)."""
 
     map_error: Callable[..., int]
-    text_object: Callable[..., _Handle]
+    text_object: Callable[..., int | None]  # the handle as an int (a dict key); wrapped in c_void_p to pass it on
     origin: Callable[..., int]
     loose_box: Callable[..., int]
     matrix: Callable[..., int]
@@ -138,7 +147,7 @@ class _FastPathApi:
 def _fast_api(c: Any) -> _FastTextApi:
     return _FastTextApi(
         map_error=_unchecked(c.FPDFText_HasUnicodeMapError, ctypes.c_int),
-        text_object=_unchecked(c.FPDFText_GetTextObject, _Handle),
+        text_object=_unchecked(c.FPDFText_GetTextObject, ctypes.c_void_p),
         origin=_unchecked(c.FPDFText_GetCharOrigin, ctypes.c_int),
         loose_box=_unchecked(c.FPDFText_GetLooseCharBox, ctypes.c_int),
         matrix=_unchecked(c.FPDFText_GetMatrix, ctypes.c_int),
@@ -189,8 +198,8 @@ class PdfiumPage:
         self.width = self.frame.width
         self.height = self.frame.height
         self._fonts: dict[int, tuple[str, float, float]] = {}
-        self._objects: dict[tuple[float, ...], _TextObject] = {}
-        self._matrix = pdfium_c.FS_MATRIX()
+        self._objects: dict[tuple[float, ...], _TextObject] = {}  # by font, size and matrix
+        self._matrix = ctypes.create_string_buffer(_MATRIX.size)  # FS_MATRIX: six floats, read back in one unpack
         self._matrix_ref = ctypes.byref(self._matrix)
         self._points: dict[Point, Point] = {}  # user space → page space: the corners of a grid's rules repeat
 
@@ -221,9 +230,11 @@ class PdfiumPage:
         if len(text) != count:  # characters outside the BMP: indexes no longer line up
             raise PdfiumFallback("characters outside the Basic Multilingual Plane")
         fast = _fast_api(c)
-        objects: dict[int, _TextObject] = {}  # by text object handle
-        origin_x, origin_y, loose = ctypes.c_double(), ctypes.c_double(), c.FS_RECTF()
-        origin_x_ref, origin_y_ref, loose_ref = ctypes.byref(origin_x), ctypes.byref(origin_y), ctypes.byref(loose)
+        objects: dict[int | None, _TextObject] = {}  # by text object handle
+        # one buffer for a glyph's origin (two doubles) and loose box (FS_RECTF: four floats), read back in one unpack
+        glyph = ctypes.create_string_buffer(_GLYPH.size)
+        origin_x_ref, origin_y_ref, loose_ref = ctypes.byref(glyph, 0), ctypes.byref(glyph, 8), ctypes.byref(glyph, 16)
+        read_glyph = _GLYPH.unpack_from
         frame = self.frame
         pa, pb, pc, pd, pe, pf = frame.matrix
         x_offset, flip = frame.x_offset, frame.height + frame.top_offset
@@ -231,29 +242,28 @@ class PdfiumPage:
         map_error, text_object, char_origin, loose_box = fast.map_error, fast.text_object, fast.origin, fast.loose_box
         rounded: dict[float, float] = {}  # the glyphs of a line share their top and bottom: each rounded once
         chars: list[Char] = []
-        for index, glyph in enumerate(text):
-            if glyph.isspace():
+        for index, character in enumerate(text):
+            if character.isspace():
                 continue
-            if glyph in _UNMAPPED or map_error(textpage, index):
+            if character in _UNMAPPED or map_error(textpage, index):
                 raise PdfiumFallback("glyphs without a Unicode mapping")
             handle = text_object(textpage, index)
-            info = objects.get(handle.value)
+            info = objects.get(handle)
             if info is None:
-                info = objects[handle.value] = self._text_object(fast, textpage, index, handle)
+                info = objects[handle] = self._text_object(fast, textpage, index, handle)
+            upright, a, b, cc, d, scale, low, high, loose_extra, size, fontname = info
             char_origin(textpage, index, origin_x_ref, origin_y_ref)
             loose_box(textpage, index, loose_ref)
-            a, b, cc, d = info.matrix
-            ox, oy = origin_x.value, origin_y.value
-            low, high = info.low, info.high
+            ox, oy, loose_left, loose_top, loose_right, loose_bottom = read_glyph(glyph)
             # the glyph box's two opposite corners in user space (the matrix is axis-parallel, see _text_object)
             # PDFium's loose box: the advance × PDFium's ascent-to-descent, through the matrix (slant included)
-            if info.upright:
-                advance = (loose.right - loose.left - info.loose_extra) / abs(a)
+            if upright:
+                advance = (loose_right - loose_left - loose_extra) / scale
                 ux0, uy0, ux1, uy1 = ox, oy + low * d, ox + advance * a, oy + high * d
                 if cc:  # slanted (synthetic italic): pdfminer boxes all four corners
                     ux0, ux1 = min(ox + low * cc, ox + high * cc), max(ox + advance * a + low * cc, ox + advance * a + high * cc)
             else:
-                advance = (loose.top - loose.bottom - info.loose_extra) / abs(b)
+                advance = (loose_top - loose_bottom - loose_extra) / scale
                 ux0, uy0, ux1, uy1 = ox + low * cc, oy, ox + high * cc, oy + advance * b
                 if d:
                     uy0, uy1 = min(oy + low * d, oy + high * d), max(oy + advance * b + low * d, oy + advance * b + high * d)
@@ -276,21 +286,31 @@ class PdfiumPage:
                 bottom = rounded[y_bottom] = round(y_bottom, _DECIMALS)
             chars.append(
                 {
-                    "text": glyph,
+                    "text": character,
                     "x0": round(left if left > x0 else x0, _DECIMALS),
                     "x1": round(right if right < x1 else x1, _DECIMALS),
                     "top": top,
                     "bottom": bottom,
-                    "size": info.height,
-                    "fontname": info.fontname,
+                    "size": size,
+                    "fontname": fontname,
                 }
             )
         return chars
 
-    def _text_object(self, fast: _FastTextApi, textpage: Any, index: int, handle: _Handle) -> _TextObject:
-        matrix = self._matrix
+    def _text_object(self, fast: _FastTextApi, textpage: Any, index: int, handle: int | None) -> _TextObject:
+        """The shared values of the text object ``handle``, which holds glyph ``index``: a page of one text object per
+        glyph asks for each, so they are cached by what they are worked out from (font, size, matrix as read)."""
         fast.matrix(textpage, index, self._matrix_ref)
-        a, b, cc, d = matrix.a, matrix.b, matrix.c, matrix.d
+        font = fast.font(ctypes.c_void_p(handle))
+        size = fast.font_size(textpage, index)
+        a, b, cc, d, _e, _f = _MATRIX.unpack_from(self._matrix)
+        key = (font, size, a, b, cc, d)
+        known = self._objects.get(key)
+        if known is None:
+            known = self._objects[key] = self._new_text_object(font, size, a, b, cc, d)
+        return known
+
+    def _new_text_object(self, font: int, size: float, a: float, b: float, cc: float, d: float) -> _TextObject:
         # the baseline must run along an axis (slanted glyphs are fine); text at an angle is pdfminer's to box
         upright = abs(b) < _AXIS_EPSILON and abs(a) > _AXIS_EPSILON
         quarter_turn = abs(a) < _AXIS_EPSILON and abs(b) > _AXIS_EPSILON
@@ -304,24 +324,22 @@ class PdfiumPage:
             cc = 0.0
         if abs(d) < _AXIS_EPSILON:
             d = 0.0
-        font = fast.font(handle)
         if not font:
             raise PdfiumFallback("a text object without a font")
-        size = fast.font_size(textpage, index)
-        key = (font, size, a, b, cc, d)
-        known = self._objects.get(key)
-        if known is None:
-            fontname, descent, em_height = self._font(font)
-            known = self._objects[key] = _TextObject(
-                fontname=fontname,
-                low=descent * size,
-                high=descent * size + size,
-                loose_extra=abs(cc if upright else d) * size * em_height,
-                matrix=(a, b, cc, d),
-                upright=upright,
-                height=round(abs(size * (d if upright else cc)), _DECIMALS),
-            )
-        return known
+        fontname, descent, em_height = self._font(font)
+        return _TextObject(
+            upright=upright,
+            a=a,
+            b=b,
+            c=cc,
+            d=d,
+            scale=abs(a) if upright else abs(b),
+            low=descent * size,
+            high=descent * size + size,
+            loose_extra=abs(cc if upright else d) * size * em_height,
+            height=round(abs(size * (d if upright else cc)), _DECIMALS),
+            fontname=fontname,
+        )
 
     def _font(self, key: int) -> tuple[str, float, float]:
         known = self._fonts.get(key)

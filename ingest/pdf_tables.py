@@ -12,7 +12,6 @@ import itertools
 import re
 import statistics
 from dataclasses import dataclass, field
-from typing import Any
 
 from yusuan.model import Cell
 
@@ -705,69 +704,3 @@ def _wrapped_fragment(run: list[_Line], table: _Table, placed: list[tuple[_Line,
 
 def _is_unit_line(text: str) -> bool:
     return bool(_UNIT_LINE.search(text)) and len(text) < 80
-
-
-def find_table_cells(objects: list[dict[str, Any]]) -> list[list[tuple[float, ...]]]:
-    """pdfplumber's ``page.crop(bbox).find_tables()`` (default "lines" settings) over lines/rects/curves in
-    pdfplumber's form, cell groups only: same clipping, same edge merging, same cells, with the cell search
-    indexed by row and column instead of scanning every later intersection."""
-    from pdfplumber import utils
-    from pdfplumber.table import cells_to_tables, edges_to_intersections, merge_edges
-
-    kinds: dict[str, list[dict[str, Any]]] = {"line": [], "rect": [], "curve": []}
-    for obj in objects:
-        kinds[obj["object_type"]].append(obj)
-    edges = [utils.line_to_edge(line) for line in kinds["line"]]
-    edges += [edge for rect in kinds["rect"] for edge in utils.rect_to_edges(rect)]
-    edges += [edge for curve in kinds["curve"] for edge in utils.curve_to_edges(curve)]
-    edges = utils.filter_edges(edges, "v", min_length=1) + utils.filter_edges(edges, "h", min_length=1)
-    edges = utils.filter_edges(merge_edges(edges, 3, 3, 3, 3), min_length=3)
-    return cells_to_tables(_intersections_to_cells(edges_to_intersections(edges, 3, 3)))
-
-
-def clip_to_page(objects: list[dict[str, Any]], page_bbox: tuple[float, float, float, float]) -> list[dict[str, Any]]:
-    """pdfplumber's crop: objects outside the page box go, the others are cut to it. An object inside the box (not
-    a mere point) is kept as it is: pdfplumber's copy of it would hold the same values."""
-    from pdfplumber.utils import clip_obj
-
-    left, top, right, bottom = page_bbox
-    kept = []
-    for obj in objects:
-        x0, x1, obj_top, obj_bottom = obj["x0"], obj["x1"], obj["top"], obj["bottom"]
-        if left <= x0 and x1 <= right and top <= obj_top and obj_bottom <= bottom and (x1 - x0) + (obj_bottom - obj_top) > 0:
-            kept.append(obj)
-        elif (clipped := clip_obj(obj, page_bbox)) is not None:
-            kept.append(clipped)
-    return kept
-
-
-def _intersections_to_cells(intersections: dict[tuple[float, float], dict[str, list[dict[str, Any]]]]) -> list[tuple[float, ...]]:
-    """pdfplumber's ``intersections_to_cells`` (same cells, same order) without its quadratic scans."""
-    points = sorted(intersections)
-    vertical = {point: {(e["x0"], e["top"], e["x1"], e["bottom"]) for e in intersections[point]["v"]} for point in points}
-    horizontal = {point: {(e["x0"], e["top"], e["x1"], e["bottom"]) for e in intersections[point]["h"]} for point in points}
-    by_x: dict[float, list[tuple[float, float]]] = {}
-    by_y: dict[float, list[tuple[float, float]]] = {}
-    for point in points:  # sorted by (x, y): each column by y, each row by x
-        by_x.setdefault(point[0], []).append(point)
-        by_y.setdefault(point[1], []).append(point)
-    cells: list[tuple[float, ...]] = []
-    for point in points:
-        below = [p for p in by_x[point[0]] if p[1] > point[1]]
-        right = [p for p in by_y[point[1]] if p[0] > point[0]]
-        cell = None
-        for below_point in below:
-            if not vertical[point] & vertical[below_point]:
-                continue
-            for right_point in right:
-                if not horizontal[point] & horizontal[right_point]:
-                    continue
-                corner = (right_point[0], below_point[1])
-                if corner in intersections and vertical[corner] & vertical[right_point] and horizontal[corner] & horizontal[below_point]:
-                    cell = (point[0], point[1], corner[0], corner[1])
-                    break
-            if cell is not None:
-                break
-        if cell is not None:
-            cells.append(cell)
-    return cells

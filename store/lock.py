@@ -174,11 +174,34 @@ def acquire(path: str | Path, write: bool, wait: float | None = None) -> duckdb.
         raise FileNotFoundError(f"no store at {path}: run `yusuan extract` first")
     lock_fd, turnstile_fd = _lock(Path(key), write, (WRITE_WAIT_S if write else READ_WAIT_S) if wait is None else wait)
     try:
-        connection = duckdb.connect(key, read_only=not write)
+        connection = _connect(key, read_only=not write)
     except BaseException:
         _unlock(lock_fd, turnstile_fd)
         raise
     holds[key] = _Hold(connection, write, lock_fd, turnstile_fd)
+    return connection
+
+
+ROW_GROUP_ROWS = 16_384
+
+
+def _connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """A connection to the database file; a writer's attaches it in row groups of ``ROW_GROUP_ROWS``.
+
+    DuckDB compresses a table's row group when a checkpoint finds it full; at its default size (122,880 rows of
+    records with their JSON and raw text) that briefly cost the batch's parent ~400 MB more each time one filled, so
+    its peak memory grew with the size of the run. The size is not stored in the file, so each writer sets it
+    (readers read any size); ``USE`` does not carry over to the connection's cursors, so writers use none."""
+    if read_only:
+        return duckdb.connect(path, read_only=True)
+    connection = duckdb.connect()
+    try:
+        quoted = path.replace("'", "''")
+        connection.execute(f"ATTACH '{quoted}' AS store (ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
+        connection.execute("USE store")
+    except BaseException:
+        connection.close()
+        raise
     return connection
 
 

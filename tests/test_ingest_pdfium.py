@@ -13,8 +13,8 @@ import pytest
 
 from yusuan.ingest import pdf as pdf_reader
 from yusuan.ingest.pdf import _is_rule_object
+from yusuan.ingest.pdf_cells import clip_to_page, find_table_cells
 from yusuan.ingest.pdf_pdfium import PdfiumPage
-from yusuan.ingest.pdf_tables import clip_to_page, find_table_cells
 
 ROOT = Path(__file__).parents[1]
 REALDOCS = ROOT.parent / "shared" / "realdocs"
