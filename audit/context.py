@@ -109,12 +109,17 @@ class Paragraph:
             yield start, self.text[start:]
 
 
-def figures(text: str, offset: int = 0) -> list[Figure]:
-    """Money amounts (in 万元) and percentages printed in a piece of text, in order."""
-    found = [
+def money_figures(text: str, offset: int = 0) -> list[Figure]:
+    """Money amounts (in 万元) printed in a piece of text, in order: :func:`figures` without the percentages."""
+    return [
         Figure(to_number(m["num"]) * UNIT_FACTORS[m["unit"]], m.group(0), m["unit"], offset + m.start(), offset + m.end())
         for m in AMOUNT.finditer(text)
     ]
+
+
+def figures(text: str, offset: int = 0) -> list[Figure]:
+    """Money amounts (in 万元) and percentages printed in a piece of text, in order."""
+    found = money_figures(text, offset)
     found += [Figure(float(m["num"]), m.group(0), "%", offset + m.start(), offset + m.end()) for m in PERCENT.finditer(text)]
     return sorted(found, key=lambda figure: figure.start)
 
@@ -136,7 +141,7 @@ class AuditContext:
     def meta(self):
         return self.extraction.document
 
-    @property
+    @cached_property
     def is_final_accounts(self) -> bool:
         return "决算" in (self.meta.doc_kind or "") or any("决算" in grid.title for grid in self.grids)
 

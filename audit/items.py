@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from yusuan.model import FunctionLine
 
-from .context import AuditContext, Figure, Paragraph, figures
+from .context import AuditContext, Figure, Paragraph, money_figures
 
 # a name may hold a bracketed word of its own ('党委办公厅(室)及相关机构事务(款)')
 _MARKER = re.compile(r"(?P<name>(?:[\u4e00-\u9fff、“”\"]|[（(][\u4e00-\u9fff]{1,4}(?<![类款项])[)）])+?)"
@@ -53,7 +54,7 @@ class TextItem:
         for label in labels:
             index = self.text.find(label)
             if index >= 0:
-                found = [f for f in figures(self.text[index:], self.start + index) if f.unit != "%"]
+                found = money_figures(self.text[index:], self.start + index)
                 if found and found[0].start - (self.start + index) <= len(label) + 3:
                     return found[0]
         return None
@@ -81,7 +82,7 @@ def _read_items(ctx: AuditContext) -> list[TextItem]:
                 position = match.end()
             if not path or [p.level for p in path] != list(_LEVELS[_LEVELS.index(path[0].level) :][: len(path)]):
                 continue
-            after = [f for f in figures(text[position:], start + position) if f.unit != "%"]
+            after = money_figures(text[position:], start + position)
             lead = _AMOUNT_LEAD.match(text, position)
             amount = after[0] if after and after[0].start - (start + position) <= len(lead.group(0)) + 1 else None
             items.append(TextItem(paragraph, start, text, path, amount))
@@ -133,10 +134,15 @@ def resolve(item: TextItem, lines: list[FunctionLine]) -> FunctionLine | None:
 
 def same_name(printed: str, other: str) -> bool:
     """The same 科目 name, whatever the spaces, quotes and brackets, and 其它 written for 其他."""
-    def plain(name: str) -> str:
-        return re.sub(r"[\s“”\"()（）]", "", name).replace("其它", "其他")
+    return _plain_name(printed) == _plain_name(other)
 
-    return plain(printed) == plain(other)
+
+_NAME_NOISE = re.compile(r"[\s“”\"()（）]")
+
+
+@lru_cache(maxsize=4096)  # every text item is compared with every table line's name
+def _plain_name(name: str) -> str:
+    return _NAME_NOISE.sub("", name).replace("其它", "其他")
 
 
 def _depth(code: str | None) -> int:

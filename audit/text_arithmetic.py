@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from yusuan.extract.numbers import UNIT_FACTORS
 
-from .context import AuditContext, Figure, Paragraph, figures, to_number
+from .context import AuditContext, Figure, Paragraph, figures, money_figures, to_number
 from .items import text_items
 from .model import ComparedValue, Issue
 from .registry import rule
@@ -125,7 +125,7 @@ def _change_pairs(ctx: AuditContext, paragraph: Paragraph, begin: int, segment: 
                          "统一增减方向的表述", [], segment[:160])
             continue
         sentence_start = max(segment.rfind(mark, 0, match.start()) for mark in "。；;") + 1
-        before = [f for f in figures(segment[sentence_start : match.start()], begin + sentence_start) if f.unit != "%"]
+        before = money_figures(segment[sentence_start : match.start()], begin + sentence_start)
         if before and _COMPARED.search(segment[before[-1].end - begin : match.start()]):
             current = before[-1]
         elif not before and _COMPARED_OPENING.match(segment[sentence_start : match.start()]):
@@ -156,7 +156,7 @@ def _sole_amount_before(segment: str, begin: int, sentence_start: int) -> Figure
     """The amount a sentence opening with its comparison ('。与上年相比增加…') compares: the one amount of the sentence
     before it ('住房保障(类)支出 7344.46万元,主要用于…。'); None when that sentence prints none or several."""
     previous_start = max(segment.rfind(mark, 0, max(sentence_start - 1, 0)) for mark in "。；;") + 1
-    money = [f for f in figures(segment[previous_start:sentence_start], begin + previous_start) if f.unit != "%"]
+    money = money_figures(segment[previous_start:sentence_start], begin + previous_start)
     return money[0] if len(money) == 1 else None
 
 
@@ -271,7 +271,7 @@ def _as_tabled(ctx: AuditContext, paragraph: Paragraph, figure: Figure) -> Figur
 def shares(ctx: AuditContext) -> Iterator[Issue]:
     for paragraph in ctx.body_paragraphs:
         whole: Figure | None = None
-        money = [f for f in figures(paragraph.text) if f.unit != "%"]
+        money = money_figures(paragraph.text)
         unstated: list[tuple[Figure, re.Match]] = []  # shares of a whole the paragraph does not print
         for index, figure in enumerate(money):
             following = paragraph.text[figure.end : money[index + 1].start if index + 1 < len(money) else len(paragraph.text)]
@@ -334,14 +334,14 @@ def parts_sum(ctx: AuditContext) -> Iterator[Issue]:
             at = text.find(total_word)
             if at < 0:
                 continue
-            money = [f for f in figures(text[at:], at) if f.unit != "%"]
+            money = money_figures(text[at:], at)
             if not money or "其中" not in text[money[0].end : money[0].end + 20]:
                 continue
             total = money[0]
             found: list[Figure] = []
             for part in parts:
                 position = text.find(part, total.end)
-                part_figures = [f for f in figures(text[position:], position) if f.unit != "%"] if position >= 0 else []
+                part_figures = money_figures(text[position:], position) if position >= 0 else []
                 if not part_figures or part_figures[0].start - position > len(part) + 12:
                     break
                 found.append(part_figures[0])

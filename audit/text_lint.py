@@ -85,16 +85,19 @@ def punctuation(ctx: AuditContext) -> Iterator[Issue]:
             yield _lint(ctx, "TL02", section, at, at + 1, f"引号不成对（前引号{opened}个、后引号{closed}个）", "补齐或删去引号")
 
 
+_QUOTE_MARK = re.compile("[“”]")
+
+
 def _unpaired_quote(section: Paragraph) -> int | None:
     """The offset of the first quotation mark without its partner; None when all pair up, or when the lone mark
     sits where a page begins or ends (the page's other half of the quotation may not have been read)."""
     opened: list[int] = []
     lone: list[int] = []
-    for at, char in enumerate(section.text):
-        if char == "“":
-            opened.append(at)
-        elif char == "”":
-            (opened.pop() if opened else lone.append(at))
+    for mark in _QUOTE_MARK.finditer(section.text):
+        if mark.group() == "“":
+            opened.append(mark.start())
+        else:
+            (opened.pop() if opened else lone.append(mark.start()))
     for at in sorted(lone + opened):
         index = section.line_index(at)
         line = section.lines[index]
@@ -535,10 +538,12 @@ def malformed_codes(ctx: AuditContext) -> Iterator[Issue]:
     for grid in ctx.grids:
         short: list[tuple[list, int]] = []
         # codes stand in a table's first columns
+        heads = [[cell.text.strip() for cell in row[:_CODE_COLUMNS]] for row in grid.rows]
         for column in range(1, min(_CODE_COLUMNS, max((len(row) for row in grid.rows), default=0))):
-            coded = [row for row in grid.rows if len(row) > column and _CLASS_CODE.fullmatch(row[column - 1].text.strip())]
-            if sum(bool(_ITEM_CODE.fullmatch(row[column].text.strip())) for row in coded) >= 3:
-                short += [(row, column) for row in coded if _SHORT_CODE.fullmatch(row[column].text.strip())]
+            coded = [(row, head) for row, head in zip(grid.rows, heads, strict=True)
+                     if len(head) > column and _CLASS_CODE.fullmatch(head[column - 1])]
+            if sum(bool(_ITEM_CODE.fullmatch(head[column])) for _, head in coded) >= 3:
+                short += [(row, column) for row, head in coded if _SHORT_CODE.fullmatch(head[column])]
         if not short:
             continue
         printed = []

@@ -39,7 +39,7 @@ def extract_document(doc: IngestedDocument) -> Extraction:
     run_checks(records)
 
     table_texts = [table.title for table in tables] + [
-        "\t".join(cell.text for cell in row) for table in tables for row in table.header_rows + table.rows[:60]
+        "\t".join([cell.text for cell in row]) for table in tables for row in table.header_rows + table.rows[:60]
     ]
     inferred = infer_metadata(doc, table_texts)
     inferred["unit_original"] = unit_inference
@@ -56,7 +56,8 @@ def extract_document(doc: IngestedDocument) -> Extraction:
     counters: Counter[str] = Counter()
     for record in records:
         record.doc_id = doc.doc_id
-        record.provenance.source = doc.source
+        if record.provenance.source != doc.source:  # most were built with it: a pydantic assignment costs
+            record.provenance.source = doc.source
         counters[record.kind] += 1
         record.record_id = f"{doc.doc_id}:{record.kind}:{counters[record.kind]}"
     return Extraction(document=meta, records=records)

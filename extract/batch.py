@@ -186,13 +186,14 @@ def run_batch(
     digests: dict[str, str] = {}
     # one read connection for the whole scan (documents are written in groups below); forced runs read nothing
     with nullcontext() if force else store.reading():
+        current, rejected = (set(), {}) if force else store.known_contents(__version__)
         for path in files:
             digest = sha256_of(path)
             if digest and digest in seen:
                 skipped.append(FileOutcome(str(path), "skipped", reason=f"same content as {seen[digest]}"))
-            elif digest and not force and (reason := store.rejection(digest, __version__)):
+            elif digest and (reason := rejected.get(digest)):
                 skipped.append(FileOutcome(str(path), "not_budget", "classify", f"{reason} (decided by an earlier run)"))
-            elif digest and not force and store.is_current(digest, __version__):
+            elif digest and digest in current:
                 warnings, ocr = _stored_problems(store, digest)
                 skipped.append(FileOutcome(str(path), "skipped", reason="unchanged (same sha256 already extracted)",
                                            warnings=warnings, pages_needing_ocr=ocr))

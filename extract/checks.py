@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 from yusuan.model import Check, Record, ValueSource
 from yusuan.vocab import normalize, thesaurus
@@ -19,8 +20,13 @@ _DECIMALS = re.compile(r"\.(\d+)")
 
 def _half_last_digit(source: ValueSource) -> float:
     """Half the last printed digit, in 万元: '2,484,078' 元 → 0.00005, '22.50' 万元 → 0.005, '17192万元' → 0.5."""
-    decimals = _DECIMALS.search(source.raw)
-    return 0.5 * 10 ** -(len(decimals.group(1)) if decimals else 0) * UNIT_FACTORS.get(source.unit_original or "万元", 1.0)
+    return _half_last_printed_digit(source.raw, source.unit_original)
+
+
+@lru_cache(maxsize=4096)  # a record's figures are read again by every check it takes part in
+def _half_last_printed_digit(raw: str, unit: str | None) -> float:
+    decimals = _DECIMALS.search(raw)
+    return 0.5 * 10 ** -(len(decimals.group(1)) if decimals else 0) * UNIT_FACTORS.get(unit or "万元", 1.0)
 
 
 def _tolerance(count: int, records: Iterable[Record]) -> float:
@@ -191,6 +197,7 @@ _TABLE_FIELD_OF_CONCEPT = {
 _FUNDING_PREFIXES = ("fiscal_grant", "general_budget_grant")  # 财政拨款三公经费 is the 三公经费
 
 
+@lru_cache(maxsize=4096)  # asked twice per fact, and the thesaurus walk is costly
 def narrative_target(subject: str) -> tuple[str, str] | None:
     """The (record kind, field) a narrative subject names: '“三公”经费预算' → ('sangong', 'total')."""
     vocab = thesaurus()

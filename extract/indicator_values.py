@@ -16,6 +16,8 @@ _SUFFIX_PATTERN = "|".join(sorted(map(re.escape, _SUFFIX_OPERATORS), key=len, re
 _VALUE = re.compile(
     rf"^(?P<op>{_OPERATOR_PATTERN})?\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>[^\d\s]{{0,8}}?)\s*(?P<suffix>{_SUFFIX_PATTERN})?$"
 )
+_PREFIXED = re.compile(r"^([\u4e00-\u9fff]{1,4})(?=\d)(.+)$")
+_LOOSE = re.compile(rf"^(?P<op>{_OPERATOR_PATTERN})?\s*(?P<num>\d+(?:\.\d+)?)(?P<rest>.+)$")
 _UNIT = re.compile(r"^(%|‰|[\u4e00-\u9fff]{1,3}(?:/[\u4e00-\u9fff]{1,2})?|[a-zA-Z]{1,4})$")
 
 
@@ -40,12 +42,12 @@ def parse_indicator_value(raw: str | None, name: str | None = None) -> Indicator
         if unit and (not _UNIT.match(unit) or (name and unit in name and len(unit) > 2)):
             return _qualitative_or_number_with_label(text, match, operator)
         return IndicatorValue(operator or "=", match.group("num"), float(match.group("num")), unit)
-    prefixed = re.match(r"^([\u4e00-\u9fff]{1,4})(?=\d)(.+)$", text)
+    prefixed = _PREFIXED.match(text)
     if prefixed and prefixed.group(1) not in _OPERATORS:
         rest = parse_indicator_value(prefixed.group(2), name)
         if rest.value_num is not None and rest.unit:
             return rest
-    loose = re.match(rf"^(?P<op>{_OPERATOR_PATTERN})?\s*(?P<num>\d+(?:\.\d+)?)(?P<rest>.+)$", text)
+    loose = _LOOSE.match(text)
     if loose and ((name and _same_words(loose.group("rest"), name)) or _is_description(loose)):
         # "≥90投保车辆数" repeats the indicator name, "≥90正常运行站点占总站点比率" describes it: neither is a unit.
         operator = _OPERATORS.get(loose.group("op") or "", "=")

@@ -19,12 +19,15 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from yusuan.model import Block, Fact, Provenance, TextLine, ValueSource
 
 from .numbers import to_wanyuan
 
 _SENTENCE_END = re.compile(r"[。；;！？]")
+_SENTENCE_MARK = re.compile(r"[。；;！？（()）]")  # sentence ends, and the brackets whose full stops end none
+_WHITESPACE = re.compile(r"\s+")
 _LIST_ITEM = re.compile(r"^\s*(?:[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．]|\d+[、.．](?!\d))")
 _NUMBER = r"\d+(?:,\d{3})*(?:\.\d+)?"
 # a zero needs no unit ('“三公”经费预算数为0，与2025年预算持平'): 0 is 0 in any unit, once a money word precedes it
@@ -51,6 +54,11 @@ _CHANGE = re.compile(
     rf"^[^。；;元]{{0,24}}?{_COMPARISON}[^，,。；;]{{0,12}}?(?P<dir>增加|减少|增长|下降|降低|上升|{_ZERO_WORDS})"
     rf"(?P<num>{_NUMBER})?(?P<unit>万元|元|%)?"
 )
+_ZERO_WORD = re.compile(_ZERO_WORDS)
+_FROM_COMPARISON_OR_ZERO = re.compile(rf"{_COMPARISON}.*$|(?:{_ZERO_WORDS}).*$")
+_COMPARISON_PHRASE = re.compile(rf"{_COMPARISON}(?:预算数?|执行数|决算数?|同期)*(?:相比)?")
+_ASIDE = re.compile(r"^[（(][^（()）]*[）)]")
+_ASIDE_COMPARISON = re.compile(rf"^[（(]{_COMPARISON}")
 _PCT = re.compile(r"^[^。；;]{0,40}?(?P<dir>增长|下降|增加|减少|降低|上升)(?P<num>\d+(?:\.\d+)?)%")
 _SHARE = re.compile(r"^[，,]?占[^，,。；;%]{0,20}?(?P<num>\d+(?:\.\d+)?)%")
 # A reason: '主要原因是…', '原因：…', '主要是…' (the last also introduces a breakdown, so it explains only a change).
@@ -84,7 +92,7 @@ class _Paragraph:
     def of(cls, lines: list[TextLine]) -> _Paragraph:
         parts, starts, offset = [], [], 0
         for line in lines:
-            text = re.sub(r"\s+", "", line.text)
+            text = _WHITESPACE.sub("", line.text)
             if parts and _LIST_ITEM.match(text) and not _SENTENCE_END.search(parts[-1][-1:]):
                 text = "。" + text  # a list item starts a new sentence even when the last one has no full stop
             starts.append(offset)
@@ -98,12 +106,13 @@ class _Paragraph:
     def sentences(self) -> Iterator[tuple[int, str]]:
         """Sentences, a full stop inside brackets ('（公务用车购置费0万元，比上年增加0万元。）') not ending one."""
         start, depth = 0, 0
-        for index, char in enumerate(self.text):
+        for mark in _SENTENCE_MARK.finditer(self.text):
+            char, index = mark.group(), mark.start()
             if char in "（(":
                 depth += 1
             elif char in "）)":
                 depth = max(0, depth - 1)
-            elif depth == 0 and _SENTENCE_END.match(char):
+            elif depth == 0:
                 yield start, self.text[start : index + 1]
                 start = index + 1
         if start < len(self.text):
@@ -302,10 +311,9 @@ class _Reader:
         body = sentence[: cause.start()] if cause else sentence
         current = next((fact for fact in reversed(found) if fact.metric == "amount"), None)
         for clause in re.split(r"[，,：:]", body):
-            zero = re.search(rf"(?:{_ZERO_WORDS})", clause)
-            if not zero:
+            if not _ZERO_WORD.search(clause):
                 continue
-            name = _clause_name(re.sub(rf"{_COMPARISON}.*$|(?:{_ZERO_WORDS}).*$", "", clause))
+            name = _clause_name(_FROM_COMPARISON_OR_ZERO.sub("", clause))
             target = self._named(name) if name else current
             if target is not None and target.change is None:
                 target.change = 0.0
@@ -360,8 +368,8 @@ def _coordinated(subject: str, before: str) -> list[str]:
 
 def _skip_aside(after: str) -> str:
     """'0万元（公务用车购置费0万元，比上年增加0万元…）比上年增加0万元': the change after the bracketed breakdown."""
-    match = re.match(r"^[（(][^（()）]*[）)]", after)
-    if match and _AMOUNT.search(match.group(0)) and not re.match(rf"^[（(]{_COMPARISON}", after):
+    match = _ASIDE.match(after)
+    if match and _AMOUNT.search(match.group(0)) and not _ASIDE_COMPARISON.match(after):
         return after[match.end() :]
     return after
 
@@ -385,7 +393,7 @@ def _apply_change(fact: Fact, after: str, with_amount: bool = True) -> None:
     if change:
         direction = change.group("dir")
         sign = -1 if direction in _DECREASE else 1
-        if re.fullmatch(_ZERO_WORDS, direction):
+        if _ZERO_WORD.fullmatch(direction):
             fact.change = 0.0
         elif change.group("num") and change.group("unit") in ("万元", "元"):
             fact.change = sign * to_wanyuan(float(change.group("num").replace(",", "")), change.group("unit"))
@@ -458,12 +466,13 @@ def _topic(text: str) -> str | None:
 
 def _clause_name(clause: str) -> str:
     """The item a change or reason clause names: '收入比2025年' → 收入, '主要是一般公共预算拨款' → 一般公共预算拨款."""
-    name = re.sub(rf"{_COMPARISON}(?:预算数?|执行数|决算数?|同期)*(?:相比)?", "", clause)
+    name = _COMPARISON_PHRASE.sub("", clause)
     name = _YEAR_PREFIX.sub("", name) if re.search(r"\d{4}年", name) else name
     name = _LEADING_WORDS.sub("", name.strip())
     return _LIST_ITEM.sub("", re.sub(r"[各均都]$", "", name)).strip()
 
 
+@lru_cache(maxsize=4096)  # every lookup of a named figure compares it with each recent fact's subject
 def _match_key(name: str) -> str:
     """A name as compared with another: no quotes or list numbers, '财政拨款' inside left out, measure word cut."""
     key = unicodedata.normalize("NFKC", name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from yusuan.ingest.normalize import normalize_number_text
 
@@ -19,6 +20,7 @@ class Amount:
     unit: str | None  # unit printed inside the cell, if any
 
 
+@lru_cache(maxsize=1 << 14)  # every recognizer parses the same cells again (Amount is immutable)
 def parse_amount(text: str | None) -> Amount | None:
     """'3,599.92' → 3599.92; '233万元' → 233 (万元); blank, '-' and words → None (missing, never 0).
     Two numbers in one cell ('156,211,123 156,211,123', cells merged by the PDF) are not one number: None."""

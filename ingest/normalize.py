@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}（）()“”、：:])[ \u3000\u00a0]+(?=[{_CJK}（）()“”、：:])")
@@ -19,6 +20,8 @@ def heading_depth(raw: str) -> int:
     return len(match.group(1)) if match else 0
 
 
+# a document repeats most of its cells ('-', '0.00', the same labels and headers): each is normalised once
+@lru_cache(maxsize=1 << 14)
 def normalize_text(raw: str) -> str:
     """NFKC (full-width digits/punctuation → ASCII), strip markdown marks, join spaced-out Chinese words."""
     # each pattern is tried only when the text holds its mark (PDF cells and lines: called per cell, per line)

@@ -45,12 +45,14 @@ def decode(source: str, data: bytes) -> str:
     raise IngestError(source, "decode", "unknown text encoding (not UTF-8, GBK or GB18030)")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # control characters other than \t \n \f \r
+
+
 def _looks_like_text(text: str) -> bool:
     sample = text[:20000]
     if not sample:
         return False
-    control = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n\f")
-    return control / len(sample) < 0.01
+    return len(_CONTROL.findall(sample)) / len(sample) < 0.01
 
 
 def ingest_text(source: str, data: bytes, sha256: str) -> IngestedDocument:
@@ -156,8 +158,9 @@ def _tsv_blocks(raw_lines: list[str]) -> list[Block]:
     for index, raw in enumerate(raw_lines):
         number = index + 1
         if "\t" in raw:
-            cells = [_cell(part, number, len(rows), col) for col, part in enumerate(raw.split("\t"))]
-            rows.append(cells)
+            row = len(rows)
+            rows.append([Cell(text=normalize_text(part), raw=part, line=number, row=row, col=col)
+                         for col, part in enumerate(raw.split("\t"))])
             continue
         if not raw.strip():
             if rows and _next_nonblank_has_tab(raw_lines, index):
@@ -179,9 +182,9 @@ def _tsv_blocks(raw_lines: list[str]) -> list[Block]:
 
 
 def _next_nonblank_has_tab(raw_lines: list[str], index: int) -> bool:
-    for raw in raw_lines[index + 1 :]:
-        if raw.strip():
-            return "\t" in raw
+    for position in range(index + 1, len(raw_lines)):  # not a slice: a copy of the rest per blank line is quadratic
+        if raw_lines[position].strip():
+            return "\t" in raw_lines[position]
     return False
 
 

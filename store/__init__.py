@@ -9,12 +9,14 @@ document's rows (:class:`DocumentRows`) are built where it is extracted, so the 
 
 from __future__ import annotations
 
+import functools
 import json
 import types
 import typing
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from json.encoder import c_make_encoder, encode_basestring
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +32,13 @@ from . import issues, lock
 COMMON_COLUMNS = ("record_id", "doc_id", "kind", "table_kind", "table_title", "unit_name", "measure")
 JSON_COLUMNS = ("provenance", "values", "checks")
 FLAT_COLUMNS = ("source", "page", "line", "checks_failed")
-_to_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False) without a new encoder per call
+# json.dumps(..., ensure_ascii=False) as one reusable C encoder: JSONEncoder.encode builds a new one per call, which
+# costs more than encoding a record's small dicts
+_json_chunks = c_make_encoder(None, json.JSONEncoder().default, encode_basestring, None, ": ", ", ", False, False, True)
+
+
+def _json_text(value: object) -> str:
+    return "".join(_json_chunks(value, 0))
 
 
 def _model() -> types.ModuleType:
@@ -167,19 +175,15 @@ class Store:
                 raise
             con.execute("COMMIT")
 
-    def is_current(self, sha256: str, extractor_version: str) -> bool:
+    def known_contents(self, extractor_version: str) -> tuple[set[str], dict[str, str]]:
+        """The sha256 of every document this yusuan version extracted, and of every file it turned away (with why):
+        one query each, for a batch to decide which of its files need reading."""
         with self.reading() as con:
-            row = con.execute(
-                "SELECT count(*) FROM documents WHERE sha256 = ? AND extractor_version = ?", [sha256, extractor_version]
-            ).fetchone()
-        return bool(row and row[0])
-
-    def rejection(self, sha256: str, extractor_version: str) -> str | None:
-        """Why this content was turned away by this yusuan version (not a budget disclosure), or None."""
-        with self.reading() as con:
-            row = con.execute("SELECT reason FROM rejected_files WHERE sha256 = ? AND extractor_version = ?",
-                              [sha256, extractor_version]).fetchone()
-        return row[0] if row else None
+            current = {sha for (sha,) in con.execute("SELECT sha256 FROM documents WHERE extractor_version = ?",
+                                                     [extractor_version]).fetchall()}
+            rejected = dict(con.execute("SELECT sha256, reason FROM rejected_files WHERE extractor_version = ?",
+                                        [extractor_version]).fetchall())
+        return current, rejected
 
     def reject(self, sha256: str, source: str, reason: str, extractor_version: str) -> None:
         with self.writing() as con:
@@ -266,10 +270,9 @@ class DocumentRows:
 
 def document_rows(extraction: Extraction) -> DocumentRows:
     doc = extraction.document
-    columns = {kind: [name for name, _ in kind_columns(kind)] for kind in _model().RECORD_KINDS}
     records: dict[str, list[list[object]]] = {}
     for record in extraction.records:
-        records.setdefault(record.kind, []).append(record_row(record, columns[record.kind]))
+        records.setdefault(record.kind, []).append(record_row(record, _kind_column_names(record.kind)))
     return DocumentRows(doc.doc_id, doc.source, document_row(doc), records, extraction.blocks, extraction.audit_issues)
 
 
@@ -321,24 +324,19 @@ def document_row(doc: DocumentMeta) -> list[object]:
             for name in _document_fields()]
 
 
-def record_row(record: Record, columns: list[str]) -> list[object]:
+def record_row(record: Record, columns: Sequence[str]) -> list[object]:
+    """The record's values in ``columns`` order as stored: dicts and lists (provenance, values, checks …) as JSON
+    text, plus the flat columns (FLAT_COLUMNS) read from them."""
     data = record.model_dump(mode="json")
     provenance = data["provenance"]
-    flat = {
-        "source": provenance.get("source"),
-        "page": provenance.get("page"),
-        "line": provenance.get("line"),
-        "checks_failed": sum(check["status"] == "fail" for check in data["checks"]),
-    }
-    row = []
-    for name in columns:
-        if name in flat:
-            row.append(flat[name])
-        elif name in JSON_COLUMNS or isinstance(value := data.get(name), dict | list):
-            row.append(_to_json(data.get(name)))
-        else:
-            row.append(value)
-    return row
+    data["source"], data["page"], data["line"] = provenance.get("source"), provenance.get("page"), provenance.get("line")
+    data["checks_failed"] = [check["status"] for check in data["checks"]].count("fail")
+    return [_json_text(value) if isinstance(value, (dict, list)) else value for value in map(data.get, columns)]
+
+
+@functools.cache
+def _kind_column_names(kind: str) -> tuple[str, ...]:
+    return tuple(name for name, _ in kind_columns(kind))
 
 
 def export(store: Store, fmt: str, out: Path) -> list[Path]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import ClassVar
 
@@ -62,7 +63,7 @@ class BuildContext:
             line=anchor.line,
             row=anchor.row,
             bbox=anchor.bbox,
-            raw="\t".join(cell.raw for cell in row).strip(),
+            raw="\t".join([cell.raw for cell in row]).strip(),
         )
 
 
@@ -122,6 +123,7 @@ def table_measure(table: Table) -> str:
     return "决算数" if "决算" in table.title else "预算数"
 
 
+@lru_cache(maxsize=4096)  # every recognizer's score() asks, for every table
 def title_kind(title: str) -> str | None:
     """The table kind a title names; the order matters (specific before general)."""
     t = title_key(title).replace("收入支出", "收支").replace("总体情况表", "总表")

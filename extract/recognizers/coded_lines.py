@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from yusuan.model import Cell, EconLine, FunctionLine, Provenance, Record
 from yusuan.vocab import thesaurus
@@ -238,9 +239,12 @@ class EconLineRecognizer(_CodedLineRecognizer):
 
 def spending_concepts(column: Column) -> list[str | None]:
     """The thesaurus spending concept each header part names (人员经费和公用经费支出 is 基本支出, 专项业务经费 项目支出)."""
-    vocab = thesaurus()
-    return [next((concept.key for concept, _ in vocab.mentions(part, "spending", colloquial=False)), None)
-            for part in column.path]
+    return [_spending_concept(part) for part in column.path]
+
+
+@lru_cache(maxsize=4096)  # each column is asked several times, and tables repeat their headers
+def _spending_concept(part: str) -> str | None:
+    return next((concept.key for concept, _ in thesaurus().mentions(part, "spending", colloquial=False)), None)
 
 
 def _names(column: Column, concept: str) -> bool:

@@ -23,11 +23,17 @@ _PROJECT_KEYS = ("项目名称", "项目支出名称")
 _UNIT_KEYS = ("单位名称", "实施单位", "预算部门")
 _AMOUNT_KEYS = ("预算金额", "年度本级预算金额", "年度本级")
 _PERIOD_KEYS = ("实施期",)
+_PERIOD_KEY = re.compile("|".join(map(re.escape, _PERIOD_KEYS)))
+_ANY_KEY = re.compile("|".join(map(re.escape, _PROJECT_KEYS + _UNIT_KEYS + _PERIOD_KEYS + _AMOUNT_KEYS)))
 _BLOCK_END = ("中长期目标", "年度目标", "实施期绩效目标", "本年度绩效目标", "总体目标", "一级指标")
 
 
 def _is_header_cell(text: str) -> bool:
-    return text == "一级指标" or text.endswith("一级指标名称") or text.endswith("一级指标")
+    return text.endswith(("一级指标", "一级指标名称"))
+
+
+def _has_header_cell(texts: list[str]) -> bool:
+    return "一级指标" in "\n".join(texts) and any(map(_is_header_cell, texts))  # one search over the row first
 
 
 @dataclass
@@ -113,7 +119,7 @@ class PerformanceRecognizer(Recognizer):
     def score(self, table: Table) -> float:
         if title_kind(table.title) in ("绩效目标表", "整体绩效目标表"):
             return 2.0
-        if any(_is_header_cell(cell.text) for row in table.header_rows + table.rows[:40] for cell in row):
+        if any(_has_header_cell([cell.text for cell in row]) for row in table.header_rows + table.rows[:40]):
             return 1.5
         return 0.0
 
@@ -131,7 +137,7 @@ class PerformanceRecognizer(Recognizer):
             nonempty = [text for text in texts if text]
             if not nonempty:
                 continue
-            if any(_is_header_cell(text) for text in texts):
+            if _has_header_cell(texts):
                 layout = _layout_from_header(texts)
                 state.inherited.clear()
                 in_funding = False
@@ -142,7 +148,7 @@ class PerformanceRecognizer(Recognizer):
                 funding_rows = [row]
                 continue
             if in_funding:
-                if any(first.startswith(word) for word in _BLOCK_END):
+                if first.startswith(_BLOCK_END):
                     in_funding = False
                     records.extend(self._funding_records(funding_rows, state, table, ctx, kind))
                 else:
@@ -182,9 +188,13 @@ class PerformanceRecognizer(Recognizer):
 
     def _kv_row(self, row: list[Cell], state: _State, table: Table, ctx: BuildContext) -> bool:
         texts = [cell.text.replace(" ", "") for cell in row]
+        if not _ANY_KEY.search("\n".join(texts)):  # each branch below needs one of the keys in a cell
+            return False
         labelled = False
         for i, text in enumerate(texts):
-            period = any(key in text for key in _PERIOD_KEYS) and "目标" not in text
+            if not text:
+                continue
+            period = _PERIOD_KEY.search(text) is not None and "目标" not in text
             if not (text in _PROJECT_KEYS or text in _UNIT_KEYS or period):
                 labelled = labelled or text.startswith(_AMOUNT_KEYS)
                 continue
@@ -209,7 +219,7 @@ class PerformanceRecognizer(Recognizer):
     ) -> Project | None:
         texts = [cell.text.replace(" ", "") for cell in row]
         for i, text in enumerate(texts):
-            if not any(text.startswith(key) for key in _AMOUNT_KEYS):
+            if not text.startswith(_AMOUNT_KEYS):
                 continue
             value_cell = next((cell for cell in row[i + 1 :] if cell.text), None)
             amount, source = ctx.money(table, value_cell)
@@ -339,6 +349,7 @@ class PerformanceRecognizer(Recognizer):
         project = texts[layout.project_col] if layout.project_col is not None and texts[layout.project_col] else state.project
         unit_name = texts[layout.unit_col] if layout.unit_col is not None and texts[layout.unit_col] else state.unit_name
         records: list[Record] = []
+        row_raw = "\t".join([cell.raw for cell in row]).strip()
         for group_index, declared in enumerate(layout.groups):
             group = _aligned(declared, texts) if len(layout.groups) > 1 else declared
             for parsed in self._parse_group(texts, group, len(layout.groups) == 1):
@@ -368,7 +379,7 @@ class PerformanceRecognizer(Recognizer):
                 description = desc
                 if levels.get("focus"):
                     description = levels["focus"] if not desc else f"{levels['focus']}：{desc}"
-                level3_cell = next((cell for cell in row if cell.text == level3), row[0])
+                level3_cell = row[texts.index(level3)] if level3 in texts else row[0]  # the padding is blank, level3 is not
                 record = Indicator(
                     project=project, unit_name=unit_name, level1=levels.get("level1"), level2=levels.get("level2"),
                     level3=level3, operator=split_operator, value=split.value, value_num=split.value_num,
@@ -376,7 +387,7 @@ class PerformanceRecognizer(Recognizer):
                     raw_value=value_text or None,
                     provenance=Provenance(source="", page=level3_cell.page, line=level3_cell.line,
                                           row=level3_cell.row, bbox=level3_cell.bbox,
-                                          raw="\t".join(cell.raw for cell in row).strip()),
+                                          raw=row_raw),
                 )
                 records.append(record)
         return records

@@ -57,9 +57,10 @@ class SummaryRecognizer(Recognizer):
                 raw_name = table.text(row, name_col)
                 if not raw_name or is_number_cell(raw_name):
                     continue
-                name = canonical_total_name(strip_numbering(raw_name), side)
-                numbered = strip_numbering(raw_name) != raw_name
-                is_total = name != strip_numbering(raw_name).replace(" ", "") or any(
+                unnumbered = strip_numbering(raw_name)
+                name = canonical_total_name(unnumbered, side)
+                numbered = unnumbered != raw_name
+                is_total = name != unnumbered.replace(" ", "") or any(
                     word in name for word in ("结转", "结余", "合计", "总计")
                 )
                 amount_cell = table.cell(row, money_cols[0]) if money_cols else None
@@ -104,7 +105,7 @@ class SummaryRecognizer(Recognizer):
 
     @staticmethod
     def _is_money_column(table: Table, column: Column) -> bool:
-        texts = [table.text(row, column) for row in table.rows if table.text(row, column)]
+        texts = [text for row in table.rows if (text := table.text(row, column))]
         return bool(column.name) or (bool(texts) and all(is_number_cell(text) for text in texts))
 
 
