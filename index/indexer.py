@@ -9,7 +9,8 @@
    passage's id. Metadata drift (department, year …) is copied over without re-chunking.
 2. Vectors: the faiss index is reconciled by id — ids it holds that are no longer passages are removed, passages it
    lacks are embedded and added. Nothing else is touched, so re-indexing a changed document embeds only the
-   passages whose text changed.
+   passages whose text changed. Each distinct embedded text (content hash) is embedded once: a passage whose text
+   is already indexed, or embedded earlier in the run, gets a copy of that vector.
 3. BM25: rebuilt from the stored tokens when the passage set changed (seconds), else loaded as saved.
 """
 
@@ -34,7 +35,7 @@ from yusuan.store.lock import exclusive
 from . import store
 from .blocks import decode_blocks
 from .bm25 import BM25Index, get_tokenizer
-from .chunk import CHUNKER_VERSION, chunk_document, doc_context, embed_text
+from .chunk import CHUNKER_VERSION, KIND_TABLE_TEXT, chunk_document, doc_context, embed_text
 from .embed import Embedder, get_embedder
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class IndexStats:
     passages_removed: int = 0
     metadata_refreshed: int = 0
     vectors_added: int = 0
+    vectors_embedded: int = 0  # of those, by the model; the others copied from a passage with the same embedded text
+    vectors_copied: int = 0
     vectors_removed: int = 0
     vectors_total: int = 0
     index_kind: str = ""
@@ -162,6 +165,14 @@ def sync_passages(con, data: str | Path | None, stats: IndexStats, progress: Cal
     stats.metadata_refreshed = store.refresh_metadata(con)
 
 
+def dense_text(embedder: Embedder, kind: str | None, embedded: str) -> str:
+    """What the embedder reads of a passage: table text only up to ``embedder.table_text_tokens`` (its context,
+    project, indicator and the start of the description: the topic; BM25 still reads all of it)."""
+    if kind == KIND_TABLE_TEXT and embedder.table_text_tokens:
+        return embedder.head(embedded, embedder.table_text_tokens)
+    return embedded
+
+
 def sync_vectors(
     con, data: str | Path | None, embedder: Embedder, stats: IndexStats, batch: int | None = None,
     progress: Callable[[str], None] | None = None,
@@ -173,18 +184,31 @@ def sync_vectors(
     missing = want[~np.isin(want, have)]
     stats.vectors_removed = vindex.remove(stale)
     started = time.perf_counter()
+    to_embed, copies, shares = store.embedding_plan(con, missing)
+    if copies:  # the same embedded text is indexed already (another document, or the previous run)
+        vindex.add(np.fromiter(copies, dtype=np.int64), vindex.vectors_of(list(copies.values())))
+        stats.vectors_copied = len(copies)
+    sharers: dict[int, list[int]] = {}
+    for passage_id, embedded_as in shares.items():
+        sharers.setdefault(embedded_as, []).append(passage_id)
     batch = batch or 4 * embedder.batch
-    for start in range(0, len(missing), batch):
-        rows = store.passages_for_embedding(con, missing[start : start + batch])
+    for start in range(0, len(to_embed), batch):
+        rows = store.passages_for_embedding(con, to_embed[start : start + batch])
         texts = [
-            embed_text(heading or "", text or "", doc_context(department, year, doc_kind))
-            for _, heading, text, department, year, doc_kind in rows
+            dense_text(embedder, kind, embed_text(heading or "", text or "", doc_context(department, year, doc_kind)))
+            for _, kind, heading, text, department, year, doc_kind in rows
         ]
         vectors = embedder.embed_passages(texts)
-        vindex.add(np.array([r[0] for r in rows], dtype=np.int64), vectors)
-        stats.vectors_added += len(rows)
+        ids = [r[0] for r in rows]
+        vindex.add(np.array(ids, dtype=np.int64), vectors)
+        twins = [(passage_id, row) for row, embedded_as in enumerate(ids) for passage_id in sharers.get(embedded_as, ())]
+        if twins:
+            vindex.add(np.array([t[0] for t in twins], dtype=np.int64), vectors[[t[1] for t in twins]])
+        stats.vectors_embedded += len(rows)
         if progress:
-            progress(f"embedded {min(start + batch, len(missing))}/{len(missing)} passages")
+            progress(f"embedded {min(start + batch, len(to_embed))}/{len(to_embed)} passages")
+    stats.vectors_copied += len(shares)
+    stats.vectors_added = stats.vectors_embedded + stats.vectors_copied
     stats.embed_seconds = time.perf_counter() - started
     if vindex.dirty or not vindex.path.exists():
         vindex.save()

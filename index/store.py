@@ -283,11 +283,46 @@ def passages_for_embedding(con: duckdb.DuckDBPyConnection, ids: Iterable[int]) -
     if not ids:
         return []
     return con.execute(
-        "SELECT passage_id, heading_path, text, department, year, doc_kind FROM passages "
+        "SELECT passage_id, kind, heading_path, text, department, year, doc_kind FROM passages "
         "WHERE passage_id IN (SELECT unnest(?)) "
         "ORDER BY passage_id",
         [ids],
     ).fetchall()
+
+
+def embedding_plan(con: duckdb.DuckDBPyConnection, missing: np.ndarray) -> tuple[list[int], dict[int, int], dict[int, int]]:
+    """The passages among ``missing`` (ids the vector index lacks; every other passage is in it) that need the model:
+    (ids to embed, {id: indexed id with the same content hash: copy its vector}, {id: id to embed with the same
+    content hash: share its vector}). A passage without a content hash (indexed before it existed) is embedded."""
+    if not len(missing):
+        return [], {}, {}
+    wanted = [int(i) for i in missing]
+    rows = con.execute(
+        "SELECT passage_id, content_hash FROM passages WHERE passage_id IN (SELECT unnest(?)) ORDER BY passage_id",
+        [wanted],
+    ).fetchall()
+    indexed = dict(
+        con.execute(
+            "SELECT content_hash, min(passage_id) FROM passages WHERE content_hash IN (SELECT unnest(?)) "
+            "AND passage_id NOT IN (SELECT unnest(?)) GROUP BY content_hash",
+            [sorted({h for _, h in rows if h is not None}), wanted],
+        ).fetchall()
+    )
+    to_embed: list[int] = []
+    copies: dict[int, int] = {}
+    shares: dict[int, int] = {}
+    first: dict[str, int] = {}
+    for passage_id, content_hash in rows:
+        if content_hash is None:
+            to_embed.append(passage_id)
+        elif content_hash in indexed:
+            copies[passage_id] = int(indexed[content_hash])
+        elif content_hash in first:
+            shares[passage_id] = first[content_hash]
+        else:
+            first[content_hash] = passage_id
+            to_embed.append(passage_id)
+    return to_embed, copies, shares
 
 
 @dataclass
@@ -463,6 +498,12 @@ class VectorIndex:
         self._compact()
         return removed
 
+    def vectors_of(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The stored vectors of these ids (dequantised on HNSW)."""
+        if not len(ids):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.index.reconstruct(int(i)) for i in ids]).astype(np.float32, copy=False)
+
     def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
         ids = self.stored_ids()
         n = len(ids)
@@ -560,8 +601,7 @@ class VectorIndex:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def _exact_subset(self, q: np.ndarray, allowed: np.ndarray, k: int) -> list[tuple[int, float]]:
-        vectors = np.stack([self.index.reconstruct(int(i)) for i in allowed])
-        scores = vectors @ q
+        scores = self.vectors_of(allowed) @ q
         k = min(k, len(allowed))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

