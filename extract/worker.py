@@ -52,6 +52,9 @@ class _Timeout(BaseException):
 _alarm_fired = threading.Event()
 
 
+STARTED = "started"  # a worker's first message about a file: it has begun reading it
+
+
 def _alarm(signum, frame):
     _alarm_fired.set()  # remembered even if something catches the exception below
     raise _Timeout()
@@ -197,6 +200,10 @@ def main(argv: list[str]) -> None:
         if message is None:
             return
         path, timeout = message
+        try:
+            results.send(STARTED)  # the file's clock starts now, not while this worker was still starting up
+        except OSError:
+            return
         extraction, outcome = task(path, timeout)
         outcome.worker, outcome.peak_rss_mb = os.getpid(), peak_rss_mb()
         try:

@@ -195,7 +195,7 @@ class _PdfiumSource:
         return _dedupe_chars(self.reader.chars())  # already clipped to the page box: every middle lies inside it
 
     def cell_groups(self) -> list[list[tuple[float, ...]]]:
-        objects = clip_to_page(list(self.reader.rule_objects()), self.reader.frame.bbox)
+        objects = clip_to_page(self.reader.rule_objects(), self.reader.frame.bbox)
         return find_table_cells([obj for obj in objects if _is_rule_object(obj)])
 
     def image_share(self) -> float:

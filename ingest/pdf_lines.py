@@ -6,6 +6,7 @@ overlap; far-apart runs of one line are kept as segments (the columns of an unru
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 import statistics
@@ -87,21 +88,31 @@ def _group_lines(chars: list[Char]) -> list[list[Char]]:
     sit a few points lower than the CJK around them although they share one baseline. A character joins a
     line when its vertical middle falls inside the line's band and the line's middle inside the character's.
     """
-    ordered = sorted(((c["top"] + c["bottom"]) / 2, c["x0"], index, c) for index, c in enumerate(chars) if c["text"].strip())
+    if len(chars) == 1:  # a table cell of one token
+        return [list(chars)] if chars[0]["text"].strip() else []
+    ordered = [((c["top"] + c["bottom"]) / 2, c["x0"], index, c) for index, c in enumerate(chars) if c["text"].strip()]
+    ordered.sort()
     lines: list[_Band] = []
     for mid, _x0, _index, char in ordered:
-        low, high = char["top"] - 0.5, char["bottom"] + 0.5
+        top = char["top"]
+        low, high = top - 0.5, char["bottom"] + 0.5
         best: _Band | None = None
+        # of the last six bands, the nearest that takes the character; bands come in the order of their middles, which
+        # no later character's middle precedes, so going back the first band that takes it is the nearest (or as near)
         for line in reversed(lines[-6:]):
-            if line.low <= mid <= line.high and low <= line.mid <= high and (best is None or abs(line.mid - mid) < abs(best.mid - mid)):
+            if line.low <= mid <= line.high and low <= line.mid <= high:
                 best = line
+                break
         if best is None:
-            lines.append(_Band(low=low, high=high, mid=mid, chars=[char]))
+            lines.append(_Band(low=low, high=high, mid=mid, top=top, chars=[char]))
         else:
             best.chars.append(char)
-    result = [sorted(line.chars, key=_x0_of) for line in lines]
-    result.sort(key=lambda cs: (min(c["top"] for c in cs), cs[0]["x0"]))
-    return result
+            if top < best.top:
+                best.top = top
+    for line in lines:
+        line.chars.sort(key=_x0_of)
+    lines.sort(key=lambda line: (line.top, line.chars[0]["x0"]))
+    return [line.chars for line in lines]
 
 
 @dataclass(slots=True)
@@ -111,6 +122,7 @@ class _Band:
     low: float
     high: float
     mid: float
+    top: float  # the highest top of its characters
     chars: list[Char]
 
 
@@ -146,10 +158,15 @@ def _segments(chars: list[Char]) -> list[_Segment]:
     return segments
 
 
+@functools.cache
+def _bold_font(fontname: Any) -> bool:
+    return "bold" in str(fontname).lower()
+
+
 def _make_line(chars: list[Char]) -> _Line:
     segments = _segments(chars)
     sizes = [_size(c) for c in chars]
-    bold = sum(1 for c in chars if "bold" in str(c.get("fontname", "")).lower()) > len(chars) / 2
+    bold = sum(1 for c in chars if _bold_font(c.get("fontname", ""))) > len(chars) / 2
     raw = "   ".join(segment.text for segment in segments) if len(segments) > 1 else segments[0].text
     return _Line(
         raw=raw,

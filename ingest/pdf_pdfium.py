@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
@@ -36,7 +36,11 @@ _AXIS_EPSILON = 1e-6  # a matrix entry this small is zero (skewed or rotated tex
 _UNMAPPED = frozenset(("\ufffd", "\ufffe", "\uffff", "\x00"))
 
 _GLYPH = struct.Struct("=2d4f")  # FPDFText_GetCharOrigin's x and y, then FPDFText_GetLooseCharBox's FS_RECTF
-_MATRIX = struct.Struct("=6f")  # FS_MATRIX: a, b, c, d, e, f
+_MATRIX_LINEAR = struct.Struct("=4f")  # FS_MATRIX's a, b, c, d (then e and f, the translation, not read)
+_BOUNDS = struct.Struct("=4f")  # FPDFPageObj_GetBounds: left, bottom, right, top
+
+_TINY_PATH = 0.99  # a path less than this wide and less than this high (points) has no edge of cell finding's minimum
+# length (1 pt; the margin covers float32 bounds and the rounding of the corners)
 
 
 class PdfiumFallback(Exception):
@@ -116,12 +120,12 @@ class _FastTextApi:
     """The per-character and per-text-object PDFium calls of :meth:`PdfiumPage.chars` (see :func:`_unchecked`)."""
 
     map_error: Callable[..., int]
-    text_object: Callable[..., int | None]  # the handle as an int (a dict key); wrapped in c_void_p to pass it on
+    text_object: Callable[..., int | None]  # the handle as an int (a dict key)
     origin: Callable[..., int]
     loose_box: Callable[..., int]
     matrix: Callable[..., int]
     font_size: Callable[..., float]
-    font: Callable[..., int]
+    font: Callable[..., int | None]  # takes the text object handle as an int (its one argument declared a pointer)
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,7 @@ class _FastPathApi:
     page_object: Callable[..., _Handle]
     object_type: Callable[..., int]
     object_matrix: Callable[..., int]
+    bounds: Callable[..., int]
     count_form_objects: Callable[..., int]
     form_object: Callable[..., _Handle]
     draw_mode: Callable[..., int]
@@ -152,7 +157,7 @@ def _fast_api(c: Any) -> _FastTextApi:
         loose_box=_unchecked(c.FPDFText_GetLooseCharBox, ctypes.c_int),
         matrix=_unchecked(c.FPDFText_GetMatrix, ctypes.c_int),
         font_size=_unchecked(c.FPDFText_GetFontSize, ctypes.c_double),
-        font=_unchecked(c.FPDFTextObj_GetFont, ctypes.c_void_p),
+        font=ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)(ctypes.cast(c.FPDFTextObj_GetFont, ctypes.c_void_p).value),
     )
 
 
@@ -166,6 +171,7 @@ def _fast_path_api(c: Any) -> _FastPathApi:
         page_object=_unchecked(c.FPDFPage_GetObject, _Handle),
         object_type=_unchecked(c.FPDFPageObj_GetType, ctypes.c_int),
         object_matrix=_unchecked(c.FPDFPageObj_GetMatrix, ctypes.c_int),
+        bounds=_unchecked(c.FPDFPageObj_GetBounds, ctypes.c_int),
         count_form_objects=_unchecked(c.FPDFFormObj_CountObjects, ctypes.c_int),
         form_object=form_object,
         draw_mode=_unchecked(c.FPDFPath_GetDrawMode, ctypes.c_int),
@@ -199,9 +205,14 @@ class PdfiumPage:
         self.height = self.frame.height
         self._fonts: dict[int, tuple[str, float, float]] = {}
         self._objects: dict[tuple[float, ...], _TextObject] = {}  # by font, size and matrix
-        self._matrix = ctypes.create_string_buffer(_MATRIX.size)  # FS_MATRIX: six floats, read back in one unpack
+        self._matrix = ctypes.create_string_buffer(24)  # FS_MATRIX: six floats, the first four read back in one unpack
         self._matrix_ref = ctypes.byref(self._matrix)
         self._points: dict[Point, Point] = {}  # user space → page space: the corners of a grid's rules repeat
+        # the out-parameters of the per-path and per-segment calls, made once per page
+        self._fill_mode, self._stroke = ctypes.c_int(), ctypes.c_int()
+        self._fill_mode_ref, self._stroke_ref = ctypes.byref(self._fill_mode), ctypes.byref(self._stroke)
+        self._x, self._y = ctypes.c_float(), ctypes.c_float()
+        self._x_ref, self._y_ref = ctypes.byref(self._x), ctypes.byref(self._y)
 
     def close(self) -> None:
         self._page.close()
@@ -231,6 +242,8 @@ class PdfiumPage:
             raise PdfiumFallback("characters outside the Basic Multilingual Plane")
         fast = _fast_api(c)
         objects: dict[int | None, _TextObject] = {}  # by text object handle
+        known, matrix, matrix_ref, read_linear = self._objects, self._matrix, self._matrix_ref, _MATRIX_LINEAR.unpack_from
+        text_matrix, text_font, text_font_size = fast.matrix, fast.font, fast.font_size
         # one buffer for a glyph's origin (two doubles) and loose box (FS_RECTF: four floats), read back in one unpack
         glyph = ctypes.create_string_buffer(_GLYPH.size)
         origin_x_ref, origin_y_ref, loose_ref = ctypes.byref(glyph, 0), ctypes.byref(glyph, 8), ctypes.byref(glyph, 16)
@@ -250,12 +263,19 @@ class PdfiumPage:
             handle = text_object(textpage, index)
             info = objects.get(handle)
             if info is None:
-                info = objects[handle] = self._text_object(fast, textpage, index, handle)
+                # what the glyphs of a text object share, cached by what it is worked out from: a page of one text object
+                # per glyph has as many objects as glyphs, and few kinds of them
+                text_matrix(textpage, index, matrix_ref)
+                key = (text_font(handle), text_font_size(textpage, index), *read_linear(matrix))
+                info = known.get(key)
+                if info is None:
+                    info = known[key] = self._new_text_object(*key)
+                objects[handle] = info
             upright, a, b, cc, d, scale, low, high, loose_extra, size, fontname = info
             char_origin(textpage, index, origin_x_ref, origin_y_ref)
             loose_box(textpage, index, loose_ref)
             ox, oy, loose_left, loose_top, loose_right, loose_bottom = read_glyph(glyph)
-            # the glyph box's two opposite corners in user space (the matrix is axis-parallel, see _text_object)
+            # the glyph box's two opposite corners in user space (the matrix is axis-parallel, see _new_text_object)
             # PDFium's loose box: the advance × PDFium's ascent-to-descent, through the matrix (slant included)
             if upright:
                 advance = (loose_right - loose_left - loose_extra) / scale
@@ -297,20 +317,7 @@ class PdfiumPage:
             )
         return chars
 
-    def _text_object(self, fast: _FastTextApi, textpage: Any, index: int, handle: int | None) -> _TextObject:
-        """The shared values of the text object ``handle``, which holds glyph ``index``: a page of one text object per
-        glyph asks for each, so they are cached by what they are worked out from (font, size, matrix as read)."""
-        fast.matrix(textpage, index, self._matrix_ref)
-        font = fast.font(ctypes.c_void_p(handle))
-        size = fast.font_size(textpage, index)
-        a, b, cc, d, _e, _f = _MATRIX.unpack_from(self._matrix)
-        key = (font, size, a, b, cc, d)
-        known = self._objects.get(key)
-        if known is None:
-            known = self._objects[key] = self._new_text_object(font, size, a, b, cc, d)
-        return known
-
-    def _new_text_object(self, font: int, size: float, a: float, b: float, cc: float, d: float) -> _TextObject:
+    def _new_text_object(self, font: int | None, size: float, a: float, b: float, cc: float, d: float) -> _TextObject:
         # the baseline must run along an axis (slanted glyphs are fine); text at an angle is pdfminer's to box
         upright = abs(b) < _AXIS_EPSILON and abs(a) > _AXIS_EPSILON
         quarter_turn = abs(a) < _AXIS_EPSILON and abs(b) > _AXIS_EPSILON
@@ -358,72 +365,86 @@ class PdfiumPage:
 
     # ---------------------------------------------------------------- ruling lines and rectangles
 
-    def rule_objects(self) -> Iterator[dict[str, Any]]:
+    def rule_objects(self) -> list[dict[str, Any]]:
         """Lines, rectangles and curves as pdfplumber would list them, in painting order."""
         fast = _fast_path_api(self._c)
         page = self._page.raw
-        yield from self._walk(fast, fast.count_objects(page), lambda i: fast.page_object(page, i), None)
+        shapes: list[dict[str, Any]] = []
+        self._walk(fast, [fast.page_object(page, i) for i in range(fast.count_objects(page))], None, shapes)
+        return shapes
 
-    def _walk(
-        self, fast: _FastPathApi, count: int, get: Callable[[int], _Handle], parent: tuple[float, ...] | None
-    ) -> Iterator[dict[str, Any]]:
+    def _walk(self, fast: _FastPathApi, handles: list[_Handle], parent: tuple[float, ...] | None, shapes: list[dict[str, Any]]) -> None:
         c = self._c
         path_kind, form_kind = c.FPDF_PAGEOBJ_PATH, c.FPDF_PAGEOBJ_FORM
         matrix = c.FS_MATRIX()
         matrix_ref = ctypes.byref(matrix)
-        for position in range(count):
-            handle = get(position)
+        bounds = ctypes.create_string_buffer(_BOUNDS.size)
+        bounds_refs = [ctypes.byref(bounds, offset) for offset in range(0, _BOUNDS.size, 4)]
+        for handle in handles:
             kind = fast.object_type(handle)
             if kind != path_kind and kind != form_kind:
                 continue
+            if kind == path_kind and parent is None and fast.bounds(handle, *bounds_refs):
+                # bounds in page space (a form's objects have theirs in the form's space): a path within less than a
+                # point both ways only has edges shorter than the point that cell finding drops before anything else
+                left, bottom, right, top = _BOUNDS.unpack(bounds)
+                if right - left < _TINY_PATH and top - bottom < _TINY_PATH:
+                    continue
             if not fast.object_matrix(handle, matrix_ref):
                 raise PdfiumFallback("a page object without a matrix")
             own = (matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f)
             total = own if parent is None else _multiply(own, parent)
             if kind == form_kind:
-                yield from self._walk(
-                    fast, fast.count_form_objects(handle), lambda i, form=handle: fast.form_object(form, i), total
-                )
-                continue
-            yield from self._path_objects(fast, handle, total)
+                form = [fast.form_object(handle, i) for i in range(fast.count_form_objects(handle))]
+                self._walk(fast, form, total, shapes)
+            else:
+                self._path_shapes(fast, handle, total, shapes)
 
-    def _path_objects(self, fast: _FastPathApi, handle: _Handle, matrix: tuple[float, ...]) -> Iterator[dict[str, Any]]:
+    def _path_shapes(self, fast: _FastPathApi, handle: _Handle, matrix: tuple[float, ...], shapes: list[dict[str, Any]]) -> None:
+        """pdfminer's ``paint_path`` over PDFium's segments: one shape per subpath (a subpath starts at ``m`` and has
+        more than the ``m``; a path that does not start with ``m`` paints nothing)."""
         c = self._c
-        fill_mode, stroke = ctypes.c_int(), ctypes.c_int()
-        if not fast.draw_mode(handle, ctypes.byref(fill_mode), ctypes.byref(stroke)):
+        if not fast.draw_mode(handle, self._fill_mode_ref, self._stroke_ref):
             raise PdfiumFallback("a path without a draw mode")
-        fill, stroked = fill_mode.value != c.FPDF_FILLMODE_NONE, bool(stroke.value)
+        fill, stroked = self._fill_mode.value != c.FPDF_FILLMODE_NONE, bool(self._stroke.value)
         if not fill and not stroked:
             return
-        x, y = ctypes.c_float(), ctypes.c_float()
-        x_ref, y_ref = ctypes.byref(x), ctypes.byref(y)
+        x, y, x_ref, y_ref = self._x, self._y, self._x_ref, self._y_ref
         bezier, move = c.FPDF_SEGMENT_BEZIERTO, c.FPDF_SEGMENT_MOVETO
+        segment_of, segment_point, segment_type, segment_close = fast.segment, fast.segment_point, fast.segment_type, fast.segment_close
         a, b, cc, d, e, f = matrix
         point_of, points = self.frame.point, self._points
-        operations: list[tuple[str, Point | None]] = []
+        operations: list[str] = []  # the current subpath's operators and points
+        subpath: list[Point] = []
         pending_curve = 0
         for position in range(fast.count_segments(handle)):
-            segment = fast.segment(handle, position)
-            if not fast.segment_point(segment, x_ref, y_ref):
+            segment = segment_of(handle, position)
+            if not segment_point(segment, x_ref, y_ref):
                 raise PdfiumFallback("a path segment without a point")
-            kind = fast.segment_type(segment)
+            kind = segment_type(segment)
             user = (a * x.value + cc * y.value + e, b * x.value + d * y.value + f)
             point = points.get(user)
             if point is None:
                 point = points[user] = point_of(*user)
-            if kind == bezier:
-                pending_curve += 1
-                if pending_curve < 3:  # control points: pdfminer keeps only a curve's end point
-                    continue
-                pending_curve = 0
-                operations.append(("c", point))
-            elif kind == move:
-                operations.append(("m", point))
+            if kind == move:
+                if len(operations) > 1:
+                    _append_shape(shapes, operations, subpath, stroked, fill)
+                operations, subpath = ["m"], [point]
             else:
-                operations.append(("l", point))
-            if fast.segment_close(segment):
-                operations.append(("h", None))
-        yield from _painted_shapes(operations, stroked, fill)
+                if kind == bezier:
+                    pending_curve += 1
+                    if pending_curve < 3:  # control points: pdfminer keeps only a curve's end point
+                        continue
+                    pending_curve = 0
+                if not operations:
+                    return  # the path does not start with a move
+                operations.append("c" if kind == bezier else "l")
+                subpath.append(point)
+            if segment_close(segment):
+                operations.append("h")
+                subpath.append(subpath[0])
+        if len(operations) > 1:
+            _append_shape(shapes, operations, subpath, stroked, fill)
 
 
 def _multiply(first: tuple[float, ...], second: tuple[float, ...]) -> tuple[float, ...]:
@@ -439,36 +460,23 @@ def _multiply(first: tuple[float, ...], second: tuple[float, ...]) -> tuple[floa
     )
 
 
-def _painted_shapes(operations: list[tuple[str, Point | None]], stroke: bool, fill: bool) -> Iterator[dict[str, Any]]:
-    """pdfminer's ``paint_path``: one shape per subpath (a subpath starts at ``m`` and has more than the ``m``)."""
-    if not operations or operations[0][0] != "m":
-        return
-    start = 0
-    for position in range(1, len(operations) + 1):
-        if position == len(operations) or operations[position][0] == "m":
-            if position - start > 1:
-                shape = _shape(operations[start:position], stroke, fill)
-                if shape is not None:
-                    yield shape
-            start = position
-
-
-def _shape(subpath: list[tuple[str, Point | None]], stroke: bool, fill: bool) -> dict[str, Any] | None:
-    shape = "".join(op for op, _point in subpath)
-    first = subpath[0][1]
-    points: list[Point] = [point if point is not None else first for _op, point in subpath]  # type: ignore[misc]
+def _append_shape(shapes: list[dict[str, Any]], operations: list[str], points: list[Point], stroke: bool, fill: bool) -> None:
+    """pdfminer's shape of one subpath (``points``: one per operator, a closing ``h`` at the subpath's start)."""
+    shape = "".join(operations)
     if len(shape) > 3 and shape[-2:] == "lh" and points[-2] == points[0]:
         shape = shape[:-2] + "h"
-        points.pop()
+        points = points[:-1]
     if shape in {"mlh", "ml"}:
-        return _object("line", points[:2], stroke, fill)
+        shapes.append(_object("line", points[:2], stroke, fill))
+        return
     if shape in {"mlllh", "mllll"}:
         (x0, y0), (x1, y1), (x2, y2), (x3, y3), _last = points
         closed = points[0] == points[4]
         square = (x0 == x1 and y1 == y2 and x2 == x3 and y3 == y0) or (y0 == y1 and x1 == x2 and y2 == y3 and x3 == x0)
         if closed and square:
-            return _object("rect", [points[0], points[2]], stroke, fill)
-    return _object("curve", points, stroke, fill)
+            shapes.append(_object("rect", [points[0], points[2]], stroke, fill))
+            return
+    shapes.append(_object("curve", points, stroke, fill))
 
 
 def _object(kind: str, points: list[Point], stroke: bool, fill: bool) -> dict[str, Any]:

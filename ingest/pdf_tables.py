@@ -11,7 +11,10 @@ import bisect
 import itertools
 import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from yusuan.model import Cell
 
@@ -118,37 +121,46 @@ def _contains(outer: tuple[float, ...], inner: tuple[float, ...], tol: float = 1
     )
 
 
-_BUCKET = 24.0  # side of the squares of the spatial index over cells (points); a few cells per square
-
-
-class _CellIndex:
-    """Cells bucketed by the squares they cover (grown by `margin`), so that a point meets only the cells near it
-    instead of every cell of the page."""
-
-    def __init__(self, boxes: list[tuple[float, float, float, float]], margin: float) -> None:
-        self.boxes = boxes
-        self.buckets: dict[tuple[int, int], list[int]] = {}
-        for index, (x0, top, x1, bottom) in enumerate(boxes):
-            rows = range(int((top - margin) // _BUCKET), int((bottom + margin) // _BUCKET) + 1)
-            for gx in range(int((x0 - margin) // _BUCKET), int((x1 + margin) // _BUCKET) + 1):
-                for gy in rows:
-                    self.buckets.setdefault((gx, gy), []).append(index)
-
-    def at(self, x: float, y: float) -> list[int]:
-        """Indexes (ascending) of the cells whose grown box may hold the point."""
-        return self.buckets.get((int(x // _BUCKET), int(y // _BUCKET)), [])
+_PAIRS_AT_ONCE = 1 << 20  # point-in-box tests made in one numpy pass (bounds the memory a huge table takes)
 
 
 def _drop_container_cells(cells: list[tuple[float, float, float, float]]) -> list[tuple[float, float, float, float]]:
-    """A filled background rectangle around the table shows up as one cell containing all the others.
-    A contained cell's middle lies inside its container: only the cells indexed at each middle are tried."""
-    index = _CellIndex(cells, 1.0)
-    contained = [0] * len(cells)
-    for inner in cells:
-        for outer in index.at((inner[0] + inner[2]) / 2, (inner[1] + inner[3]) / 2):
-            if _contains(cells[outer], inner):
-                contained[outer] += 1
-    return [cell for cell, count in zip(cells, contained, strict=True) if count < 2]
+    """A filled background rectangle around the table shows up as one cell containing all the others:
+    a cell that contains two or more others (within a point) goes."""
+    if len(cells) < 3:
+        return cells
+    boxes = np.array(cells)
+    x0, top, x1, bottom = boxes.T
+    left, upper, right, lower = x0 - 1.0, top - 1.0, x1 + 1.0, bottom + 1.0
+    holding = np.zeros(len(cells), dtype=np.int64)
+    step = max(1, _PAIRS_AT_ONCE // len(cells))
+    for start in range(0, len(cells), step):
+        inner = boxes[start : start + step, None, :]  # one row per inner cell, one column per outer cell
+        holds = (left <= inner[..., 0]) & (upper <= inner[..., 1]) & (inner[..., 2] <= right) & (inner[..., 3] <= lower)
+        holding += holds.sum(axis=0)
+    same = Counter(cells)  # a cell holds itself and its exact copies, which it does not contain
+    return [cell for cell, count in zip(cells, holding.tolist(), strict=True) if count - same[cell] < 2]
+
+
+def _smallest_holding(points: list[tuple[float, float]], boxes: list[tuple[float, float, float, float]]) -> list[int]:
+    """For each point, the index of the smallest box (grown by half a point) holding it, the first of equally large
+    ones; -1 where none does."""
+    if not points:
+        return []
+    array = np.array(boxes)
+    x0, top, x1, bottom = array.T
+    left, upper, right, lower = x0 - 0.5, top - 0.5, x1 + 0.5, bottom + 0.5
+    area = (x1 - x0) * (bottom - top)
+    xy = np.array(points)
+    found: list[int] = []
+    step = max(1, _PAIRS_AT_ONCE // len(boxes))
+    for start in range(0, len(points), step):
+        x, y = xy[start : start + step, 0:1], xy[start : start + step, 1:2]
+        holds = (left <= x) & (x <= right) & (upper <= y) & (y <= lower)
+        best = np.where(holds, area, np.inf).argmin(axis=1)
+        best[~holds.any(axis=1)] = -1
+        found += best.tolist()
+    return found
 
 
 def _tokens(chars: list[Char]) -> list[list[Char]]:
@@ -198,21 +210,16 @@ def _ruled_table(cells: list[tuple[float, float, float, float]], chars: list[Cha
 
     content: dict[int, list[Char]] = {}
     used: set[int] = set()
-    cell_index = _CellIndex([box for *_grid, box in placed], 0.5)
-    for token in _tokens(inside):
-        if len(token) == 1:  # most tokens: one character
-            cx, cy = (token[0]["x0"] + token[0]["x1"]) / 2, _mid(token[0])
-        else:
-            cx = (min(c["x0"] for c in token) + max(c["x1"] for c in token)) / 2
-            cy = sum(_mid(c) for c in token) / len(token)
-        best, best_area = None, None
-        for index in cell_index.at(cx, cy):
-            box = placed[index][4]
-            if box[0] - 0.5 <= cx <= box[2] + 0.5 and box[1] - 0.5 <= cy <= box[3] + 0.5:
-                area = (box[2] - box[0]) * (box[3] - box[1])
-                if best_area is None or area < best_area:
-                    best, best_area = index, area
-        if best is None:
+    tokens = _tokens(inside)
+    centres = [
+        ((token[0]["x0"] + token[0]["x1"]) / 2, _mid(token[0]))  # most tokens: one character
+        if len(token) == 1
+        else ((min(c["x0"] for c in token) + max(c["x1"] for c in token)) / 2, sum(_mid(c) for c in token) / len(token))
+        for token in tokens
+    ]
+    holding = _smallest_holding(centres, [box for *_grid, box in placed])
+    for token, (cx, _cy), best in zip(tokens, centres, holding, strict=True):
+        if best < 0:
             continue
         best = _overflow_home(placed, best, token, cx)
         content.setdefault(best, []).extend(token)
@@ -221,7 +228,8 @@ def _ruled_table(cells: list[tuple[float, float, float, float]], chars: list[Cha
     n_rows, n_cols = len(ys) - 1, len(xs) - 1
     grid: list[list[Cell | None]] = [[None] * n_cols for _ in range(n_rows)]
     for index, (r0, c0, _r1, _c1, box) in enumerate(placed):
-        lines = [line_raw(line) for line in _group_lines(content.get(index, []))]
+        cell_chars = content.get(index)
+        lines = [line_raw(line) for line in _group_lines(cell_chars)] if cell_chars else []
         raw = "\n".join(lines)
         text = normalize_text(_CID.sub("", _join_wrapped(lines)))
         bbox = (round(box[0], 2), round(box[1], 2), round(box[2], 2), round(box[3], 2))
@@ -241,8 +249,11 @@ def _overflow_home(
     """A wrapped line that the generator let run below its cell's bottom rule ("采购组织形" / "式") straddles
     the rule: it belongs to the cell above, not to the row below."""
     box = placed[best][4]
-    top = min(c["top"] for c in token)
-    height = max(c["bottom"] for c in token) - top
+    if len(token) == 1:
+        top, height = token[0]["top"], token[0]["bottom"] - token[0]["top"]
+    else:
+        top = min(c["top"] for c in token)
+        height = max(c["bottom"] for c in token) - top
     if height <= 0 or box[1] - top <= 0.15 * height:
         return best
     for index, (_r0, _c0, _r1, _c1, other) in enumerate(placed):

@@ -13,7 +13,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from yusuan.ingest import IngestError, ingest_path
+from yusuan.ingest import IngestError, ingest_path, pdf_tables
 from yusuan.ingest import pdf as pdf_reader
 from yusuan.ingest.pdf import ingest_pdf
 from yusuan.model import Grid, IngestedDocument
@@ -423,3 +423,17 @@ def test_scanned_page_is_read_by_ocr(tmp_path, monkeypatch):
     (grid,) = [grid for grid in grids(document) if grid.source_layout == "pdf-unruled"]
     assert grid.title == "2025年部门财务收支预算总表"
     assert find_row(grid, "项目1")[:3] == ["项目1", "101.50", "91.00"]
+
+
+@pytest.mark.parametrize("pairs_at_once", [1 << 20, 3])  # one numpy pass, and many small ones
+def test_container_cells_and_cell_lookup(monkeypatch, pairs_at_once):
+    monkeypatch.setattr(pdf_tables, "_PAIRS_AT_ONCE", pairs_at_once)
+    left, right, twin = (10.0, 10.0, 50.0, 30.0), (50.0, 10.0, 90.0, 30.0), (10.0, 10.0, 50.0, 30.0)
+    background = (9.5, 9.5, 90.5, 30.5)  # holds both cells (within a point): a shaded rectangle, not a cell
+    assert pdf_tables._drop_container_cells([background, left, right]) == [left, right]
+    assert pdf_tables._drop_container_cells([left, twin, right]) == [left, twin, right]  # a copy is not contained
+    wide = (10.0, 10.0, 90.0, 30.0)
+    points = [(30.0, 20.0), (50.2, 20.0), (50.0, 30.4), (95.0, 20.0)]
+    # the smallest box holding the point (grown by half a point), the first of equal ones; -1 for none
+    assert pdf_tables._smallest_holding(points, [wide, left, right]) == [1, 1, 1, -1]
+    assert pdf_tables._smallest_holding([], [wide]) == []
