@@ -167,8 +167,8 @@ def _print_summary(store: Store, result: BatchResult, report: Path, seconds: flo
     for kind, count in store.counts().items():
         counts.add_row(kind, str(count))
     out.print(counts)
-    passed, failed = store.check_totals()
-    out.print(f"consistency checks: {passed} passed, {failed} failed")
+    passed, failed = sum(o.checks_passed for o in extracted), sum(o.checks_failed for o in extracted)
+    out.print(f"consistency checks of the {len(extracted)} documents extracted: {passed} passed, {failed} failed")
     _print_coverage(out, store, extracted)
     rows = problems(result)
     if not rows:

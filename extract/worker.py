@@ -39,6 +39,8 @@ class FileOutcome:
     pages_needing_ocr: list[int] = field(default_factory=list)
     worker: int = 0  # pid of the worker process that read the file (0: read in the calling process)
     peak_rss_mb: float = 0.0  # that worker's peak resident memory so far
+    checks_passed: int = 0  # consistency checks on the extracted records (a check shared by records counts per record)
+    checks_failed: int = 0
 
 
 Task = Callable[[str, float | None], tuple[Extraction | None, FileOutcome]]
@@ -110,8 +112,10 @@ def extract_one(path: str, timeout: float | None = None) -> tuple[Extraction | N
         preview = f" (decided on the first {OCR_PREVIEW_PAGES} OCR'd pages)" if doc.ocr_deferred else ""
         return None, FileOutcome(path, "not_budget", "classify", f"not a budget disclosure: {disclosure.how}{preview}",
                                  pages=doc.pages, seconds=time.perf_counter() - started)
+    statuses = [check.status for record in extraction.records for check in record.checks]
     outcome = FileOutcome(
         path, "extracted", pages=doc.pages, records=len(extraction.records), seconds=time.perf_counter() - started,
+        checks_passed=statuses.count("pass"), checks_failed=statuses.count("fail"),
         warnings=list(extraction.document.warnings), pages_needing_ocr=list(doc.pages_needing_ocr),
     )
     return extraction, outcome

@@ -242,17 +242,6 @@ class Store:
         with self.reading() as con:
             return {kind: con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0] for kind in _model().RECORD_KINDS}
 
-    def check_totals(self) -> tuple[int, int]:
-        """(passed, failed) consistency checks over all records, counted in the database (a check is pass or fail)."""
-        passed = failed = 0
-        with self.reading() as con:
-            for kind in _model().RECORD_KINDS:
-                checks, failing = con.execute(f"SELECT coalesce(sum(json_array_length(checks)), 0), "
-                                              f"coalesce(sum(checks_failed), 0) FROM {kind}").fetchone()
-                passed += checks - failing
-                failed += failing
-        return passed, failed
-
 
 @dataclass(slots=True)
 class DocumentRows:
