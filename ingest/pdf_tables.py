@@ -111,16 +111,6 @@ def _nearest(positions: list[float], value: float) -> int:
     return right
 
 
-def _contains(outer: tuple[float, ...], inner: tuple[float, ...], tol: float = 1.0) -> bool:
-    return (
-        outer[0] - tol <= inner[0]
-        and outer[1] - tol <= inner[1]
-        and inner[2] <= outer[2] + tol
-        and inner[3] <= outer[3] + tol
-        and outer != inner
-    )
-
-
 _PAIRS_AT_ONCE = 1 << 20  # point-in-box tests made in one numpy pass (bounds the memory a huge table takes)
 
 
