@@ -140,6 +140,28 @@ _PART_PREFIX = re.compile(r"^(?:第[一二三四五六七八九十]+部分|[一�
 _FIELD_KEYS = ("编制部门", "编制单位", "单位名称", "预算部门", "主管部门", "部门名称", "填报单位", "部门")
 
 
+def _field_pattern(key: str) -> re.Pattern[str]:
+    """'key: organ' with no Chinese character before the key; a bare 部门 needs its colon, or prose matches. The
+    look-behind follows the key, so that the regex engine scans for the key's characters instead of trying the
+    look-behind at every position of the text."""
+    separator = "[:：]\\s*" if key == "部门" else "[:：\\s]*"
+    organ = rf"((?:中共)?[\u4e00-\u9fff()（）]{{2,30}}?{_ORG_SUFFIX})(?![\u4e00-\u9fff])"
+    return re.compile(rf"{key}(?<![\u4e00-\u9fff]{key}){separator}{organ}")
+
+
+_FIELDS = tuple((key, _field_pattern(key)) for key in _FIELD_KEYS)
+_OWN_UNIT_MARKS = ("本级", "(机关)", "（机关）")
+_OWN_UNIT = re.compile(rf"((?:中共)?[\u4e00-\u9fff]{{2,30}}?{_ORG_SUFFIX})(?:{'|'.join(map(re.escape, _OWN_UNIT_MARKS))})")
+_OWN_UNIT_REACH = 64  # the most characters a match can have before its mark: 中共, 30 characters, the longest suffix
+
+
+def _own_unit(text: str) -> re.Match[str] | None:
+    """The first 'organ本级' / 'organ(机关)' in the text. No match can begin further than the reach before the first
+    mark, so the search starts there instead of trying the pattern at every position before it."""
+    marks = [position for mark in _OWN_UNIT_MARKS if (position := text.find(mark)) >= 0]
+    return _OWN_UNIT.search(text, max(0, min(marks) - _OWN_UNIT_REACH)) if marks else None
+
+
 def _department(titles: list[str], text: str) -> Inference:
     head = titles[:8]
     for title in head + [a + b for a, b in pairwise(head)]:  # a cover title over two lines
@@ -147,14 +169,13 @@ def _department(titles: list[str], text: str) -> Inference:
         match = _TITLE_ORG.match(compact)
         if match and any(word in title for word in ("预算", "决算")) and not _is_generic(match.group("org")):
             return Inference(value=match.group("org"), how="document title", evidence=title)
-    for key in _FIELD_KEYS:
-        separator = "[:：]\\s*" if key == "部门" else "[:：\\s]*"  # a bare 部门 needs its colon, or prose matches
-        pattern = rf"(?<![\u4e00-\u9fff]){key}{separator}((?:中共)?[\u4e00-\u9fff()（）]{{2,30}}?{_ORG_SUFFIX})(?![\u4e00-\u9fff])"
-        fields = Counter(m.group(1) for m in re.finditer(pattern, text.replace("\t", " ")) if not _is_generic(m.group(1)))
+    spaced = text.replace("\t", " ")
+    for key, pattern in _FIELDS:
+        fields = Counter(m.group(1) for m in pattern.finditer(spaced) if not _is_generic(m.group(1)))
         if fields:
             name, count = fields.most_common(1)[0]
             return Inference(value=name, how=f"{key} field", evidence=f"{key}:{name} ×{count}")
-    own = re.search(rf"((?:中共)?[\u4e00-\u9fff]{{2,30}}?{_ORG_SUFFIX})(?:本级|\(机关\)|（机关）)", text)
+    own = _own_unit(text)
     if own and not _is_generic(own.group(1)):
         name = own.group(1)
         full = re.search(r"(中共[\u4e00-\u9fff]{2,30})", name)

@@ -10,6 +10,7 @@ file, never the batch.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import logging
@@ -195,6 +196,9 @@ def main(argv: list[str]) -> None:
     _die_with_parent(parent)
     logging.basicConfig(level=logging.ERROR)  # pdfminer's warnings about odd PDFs are not worth a line each
     task = resolve_task(name)
+    # a document allocates ~100k short-lived objects, few of them cyclic: at the default 700 allocations per young
+    # collection, the collector took ~8 % of a text document's time; at 10,000 it takes ~2 %
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
     tasks, results = Connection(task_fd, writable=False), Connection(result_fd, readable=False)
     while True:
         try:

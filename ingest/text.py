@@ -82,7 +82,8 @@ def _text_line(raw: str, number: int) -> TextLine:
 
 
 def _cell(raw: str, number: int, row: int, col: int) -> Cell:
-    return Cell(text=normalize_text(raw), raw=raw, line=number, row=row, col=col)
+    # positional (text, raw, line, page, row, col): a document has thousands of cells, and keywords cost a third more
+    return Cell(normalize_text(raw), raw, number, None, row, col)
 
 
 class _BlockCollector:
@@ -159,8 +160,7 @@ def _tsv_blocks(raw_lines: list[str]) -> list[Block]:
         number = index + 1
         if "\t" in raw:
             row = len(rows)
-            rows.append([Cell(text=normalize_text(part), raw=part, line=number, row=row, col=col)
-                         for col, part in enumerate(raw.split("\t"))])
+            rows.append([_cell(part, number, row, col) for col, part in enumerate(raw.split("\t"))])
             continue
         if not raw.strip():
             if rows and _next_nonblank_has_tab(raw_lines, index):

@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field
 BBox = tuple[float, float, float, float]
 
 
-@dataclass
+# Cells and lines are slotted: a document has thousands of each, and an object without a __dict__ is one allocation
+# instead of two (faster to build, and fewer for the garbage collector to count and traverse).
+@dataclass(slots=True)
 class Cell:
     """One table cell: normalised text plus where it came from."""
 
@@ -27,7 +29,7 @@ class Cell:
     bbox: BBox | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class TextLine:
     text: str
     raw: str
