@@ -165,6 +165,8 @@ def _pdfium_chars(document: Any, index: int, height: float) -> list[Char]:
 class _PlumberPage:
     """A page read by pdfminer through pdfplumber (the fallback, and the whole document when forced)."""
 
+    spells_cid = True  # pdfminer writes a glyph it cannot map to Unicode as "(cid:NN)"
+
     def __init__(self, page: Any) -> None:
         self.width, self.height = float(page.width), float(page.height)
         try:
@@ -187,6 +189,8 @@ class _PlumberPage:
 class _PdfiumSource:
     """A page read by PDFium in pdfplumber's geometry (see :mod:`.pdf_pdfium`)."""
 
+    spells_cid = False  # a glyph PDFium cannot map to Unicode sends the page to pdfminer
+
     def __init__(self, document: Any, index: int) -> None:
         self.reader = PdfiumPage(document, index)
         self.width, self.height = self.reader.width, self.reader.height
@@ -205,7 +209,7 @@ class _PdfiumSource:
 def _read_page(source: _PlumberPage | _PdfiumSource, number: int, warnings: list[str], pdfium_doc: Any) -> _Page:
     result = _Page(number=number, width=source.width, height=source.height)
     chars = source.chars()
-    cid = sum(1 for c in chars if c["text"].startswith("(cid:"))
+    cid = sum(1 for c in chars if c["text"].startswith("(cid:")) if source.spells_cid else 0
     if cid:
         share = cid / len(chars)
         if share > 0.3 and pdfium_doc is not None:
@@ -649,28 +653,84 @@ def pdf_backend() -> str:
 
 def ingest_pdf(source: str, data: bytes, sha256: str, backend: str | None = None,
                ocr_page_limit: int | None = None) -> IngestedDocument:
-    import pdfplumber
-
     sniff_pdf(source, data)
-    try:
-        pdf = pdfplumber.open(io.BytesIO(data))
-        page_objects = pdf.pages
-    except Exception as exc:  # pdfminer raises many types for damaged files; all mean "cannot open"
-        raise _open_error(source, data, exc) from exc
-    if not page_objects:
-        pdf.close()
-        raise IngestError(source, "open", "truncated or corrupt PDF: no pages")
-
+    pdfminer_pages = _PdfminerPages(source, data)
     pdfium_doc = _open_pdfium(data)
-    use_pdfium = (backend or pdf_backend()) == "pdfium" and pdfium_doc is not None and len(pdfium_doc) == len(page_objects)
     try:
-        return _ingest_pages(source, sha256, pdf, page_objects, pdfium_doc, use_pdfium, ocr_page_limit)
+        use_pdfium = (backend or pdf_backend()) == "pdfium" and pdfium_doc is not None and len(pdfium_doc) > 0
+        if use_pdfium and _counts_differ(data, pdfium_doc, pdfminer_pages):
+            log.info("every page read with pdfminer (PDFium counts %s pages, pdfminer %s)", len(pdfium_doc),
+                     len(pdfminer_pages.pages()))
+        elif use_pdfium:
+            try:
+                return _ingest_pages(source, sha256, pdfminer_pages, pdfium_doc, True, ocr_page_limit)
+            except _PageCountMismatch as mismatch:
+                log.info("every page read with pdfminer (%s)", mismatch)
+        return _ingest_pages(source, sha256, pdfminer_pages, pdfium_doc, False, ocr_page_limit)
     finally:
+        pdfminer_pages.close()
         if pdfium_doc is not None:
             pdfium_doc.close()
 
 
-def _read_either(page: Any, number: int, warnings: list[str], pdfium_doc: Any, use_pdfium: bool) -> _Page:
+_PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
+
+
+def _counts_differ(data: bytes, pdfium_doc: Any, pdfminer_pages: _PdfminerPages) -> bool:
+    """PDFium takes the page count from the page tree's /Count, pdfminer counts the pages. pdfminer is asked only when
+    the file shows more page objects than PDFium counts (uncompressed ones: replaced and unused ones count too); a
+    /Count too large is caught when the pages past the end fall back (see :meth:`_PdfminerPages.page`)."""
+    page_count = len(pdfium_doc)
+    return len(_PAGE_OBJECT.findall(data)) > page_count and len(pdfminer_pages.pages()) != page_count
+
+
+class _PageCountMismatch(Exception):
+    """PDFium and pdfminer count the pages differently: page N may not be the same page in both."""
+
+
+class _PdfminerPages:
+    """The document's pages as pdfplumber lists them, opened on first use: a document PDFium reads whole never pays
+    for pdfminer's parse. Opening fails as it always has (damaged, encrypted, without pages)."""
+
+    def __init__(self, source: str, data: bytes) -> None:
+        self.source, self.data = source, data
+        self._pdf: Any = None
+        self._pages: list[Any] = []
+
+    def pages(self) -> list[Any]:
+        if self._pdf is None:
+            import pdfplumber
+
+            try:
+                pdf = pdfplumber.open(io.BytesIO(self.data))
+                pages = pdf.pages
+            except Exception as exc:  # pdfminer raises many types for damaged files; all mean "cannot open"
+                raise _open_error(self.source, self.data, exc) from exc
+            if not pages:
+                pdf.close()
+                raise IngestError(self.source, "open", "truncated or corrupt PDF: no pages")
+            self._pdf, self._pages = pdf, pages
+        return self._pages
+
+    def page(self, number: int, page_count: int) -> Any:
+        """Page `number` (1-based) of a document PDFium counts `page_count` pages in."""
+        pages = self.pages()
+        if len(pages) != page_count:
+            raise _PageCountMismatch(f"PDFium counts {page_count} pages, pdfminer {len(pages)}")
+        return pages[number - 1]
+
+    def release(self, number: int) -> None:
+        """Frees what pdfplumber keeps of a page once read (nothing when pdfminer never opened the document)."""
+        if number <= len(self._pages):
+            self._pages[number - 1].close()
+
+    def close(self) -> None:
+        if self._pdf is not None:
+            self._pdf.close()
+
+
+def _read_either(pdfminer_pages: _PdfminerPages, number: int, page_count: int, warnings: list[str], pdfium_doc: Any,
+                 use_pdfium: bool) -> _Page:
     """PDFium first; pdfminer for a page PDFium cannot render the way pdfminer would (logged with the reason)."""
     if use_pdfium:
         page_warnings: list[str] = []
@@ -687,24 +747,30 @@ def _read_either(page: Any, number: int, warnings: list[str], pdfium_doc: Any, u
         finally:
             if source is not None:
                 source.reader.close()
+    page = pdfminer_pages.page(number, page_count)
     return _read_page(_PlumberPage(page), number, warnings, pdfium_doc)
 
 
-def _ingest_pages(source: str, sha256: str, pdf: Any, page_objects: list[Any], pdfium_doc: Any, use_pdfium: bool,
+def _ingest_pages(source: str, sha256: str, pdfminer_pages: _PdfminerPages, pdfium_doc: Any, use_pdfium: bool,
                   ocr_page_limit: int | None = None) -> IngestedDocument:
+    """Every page read (PDFium first when `use_pdfium`, pdfminer for the others) and laid out as blocks. Raises
+    :class:`_PageCountMismatch` when a page falls back to pdfminer and pdfminer counts the pages differently."""
+    page_count = len(pdfium_doc) if use_pdfium else len(pdfminer_pages.pages())
     warnings: list[str] = []
     pages: list[_Page] = []
     failures = 0
-    with pdf:
-        for number, page in enumerate(page_objects, start=1):
-            try:
-                pages.append(_read_either(page, number, warnings, pdfium_doc, use_pdfium))
-            except Exception as exc:  # one broken page must not sink the others
-                failures += 1
-                warnings.append(f"page {number}: unreadable ({type(exc).__name__}: {exc})")
-                pages.append(_Page(number=number, width=float(page.width or 0), height=float(page.height or 0)))
-            finally:
-                page.close()
+    for number in range(1, page_count + 1):
+        try:
+            pages.append(_read_either(pdfminer_pages, number, page_count, warnings, pdfium_doc, use_pdfium))
+        except (IngestError, _PageCountMismatch):  # the document, not the page: pdfminer cannot open it or disagrees
+            raise
+        except Exception as exc:  # one broken page must not sink the others
+            failures += 1
+            warnings.append(f"page {number}: unreadable ({type(exc).__name__}: {exc})")
+            page = pdfminer_pages.pages()[number - 1]  # only pdfminer's reading of a page lets an error through
+            pages.append(_Page(number=number, width=float(page.width or 0), height=float(page.height or 0)))
+        finally:
+            pdfminer_pages.release(number)
     if failures == len(pages):
         raise IngestError(source, "parse", f"truncated or corrupt PDF: no page could be read ({warnings[0]})")
 

@@ -129,15 +129,14 @@ class _Band:
 _x0_of = operator.itemgetter("x0")
 
 
-def _segments(chars: list[Char]) -> list[_Segment]:
+def _segments(chars: list[Char], sizes: list[float]) -> list[_Segment]:
     """One visual line cut where the horizontal gap is wider than 1.5 × the font size (the smaller of the two
-    glyphs'); within a segment a gap wider than a quarter em is a space."""
+    glyphs'); within a segment a gap wider than a quarter em is a space. `sizes`: each character's :func:`_size`."""
     segments: list[_Segment] = []
     out: list[str] = []
     prev: Char | None = None
     prev_size = left = right = 0.0
-    for char in chars:
-        size = _size(char)
+    for char, size in zip(chars, sizes, strict=True):
         if prev is not None:
             gap = char["x0"] - prev["x1"]
             em = size if size < prev_size else prev_size
@@ -164,8 +163,8 @@ def _bold_font(fontname: Any) -> bool:
 
 
 def _make_line(chars: list[Char]) -> _Line:
-    segments = _segments(chars)
     sizes = [_size(c) for c in chars]
+    segments = _segments(chars, sizes)
     bold = sum(1 for c in chars if _bold_font(c.get("fontname", ""))) > len(chars) / 2
     raw = "   ".join(segment.text for segment in segments) if len(segments) > 1 else segments[0].text
     return _Line(
@@ -183,7 +182,7 @@ def _make_line(chars: list[Char]) -> _Line:
 
 def line_raw(chars: list[Char]) -> str:
     """``_make_line(chars).raw`` without the rest of the line (the text of a line inside a table cell)."""
-    return "   ".join(segment.text for segment in _segments(chars))
+    return "   ".join(segment.text for segment in _segments(chars, [_size(c) for c in chars]))
 
 
 def build_lines(chars: list[Char]) -> list[_Line]:

@@ -101,11 +101,14 @@ class _TextObject(NamedTuple):
     loose_extra: float  # what PDFium's loose box adds along the advance: its ascent-to-descent height through the slant
     height: float  # pdfminer's char "size": the font size scaled to the page
     fontname: str
+    plain: bool  # upright, unslanted, not mirrored, positive size: the box's corners need no reordering
+    low_d: float  # low × d and high × d: the box's bottom and top above the baseline in user space (when plain)
+    high_d: float
 
 
 class _Handle(ctypes.c_void_p):
-    """A PDFium handle as ctypes returns it from :func:`_unchecked` functions: a subclass of ``c_void_p`` stays a
-    ctypes object (no conversion to int and back) and goes into the next call as it came."""
+    """A PDFium handle for :func:`_unchecked` functions, as they return it or made from an address: a subclass of
+    ``c_void_p`` stays a ctypes object (no conversion to int and back) and goes into the next call as a pointer."""
 
 
 def _unchecked(function: Any, restype: Any) -> Callable[..., Any]:
@@ -134,12 +137,12 @@ class _FastPathApi:
     a page holds a text object per glyph or per line, and each one is looked at."""
 
     count_objects: Callable[..., int]
-    page_object: Callable[..., _Handle]
+    page_object: Callable[..., int | None]  # the handle as an int (text objects are looked up by it)
     object_type: Callable[..., int]
     object_matrix: Callable[..., int]
     bounds: Callable[..., int]
     count_form_objects: Callable[..., int]
-    form_object: Callable[..., _Handle]
+    form_object: Callable[..., int | None]
     draw_mode: Callable[..., int]
     count_segments: Callable[..., int]
     segment: Callable[..., _Handle]
@@ -164,11 +167,11 @@ def _fast_api(c: Any) -> _FastTextApi:
 @cache
 def _fast_path_api(c: Any) -> _FastPathApi:
     # the form object index is an unsigned long: declared, so that it is passed at its width
-    form_object_type = ctypes.CFUNCTYPE(_Handle, ctypes.c_void_p, ctypes.c_ulong)
+    form_object_type = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ulong)
     form_object = form_object_type(ctypes.cast(c.FPDFFormObj_GetObject, ctypes.c_void_p).value)
     return _FastPathApi(
         count_objects=_unchecked(c.FPDFPage_CountObjects, ctypes.c_int),
-        page_object=_unchecked(c.FPDFPage_GetObject, _Handle),
+        page_object=_unchecked(c.FPDFPage_GetObject, ctypes.c_void_p),
         object_type=_unchecked(c.FPDFPageObj_GetType, ctypes.c_int),
         object_matrix=_unchecked(c.FPDFPageObj_GetMatrix, ctypes.c_int),
         bounds=_unchecked(c.FPDFPageObj_GetBounds, ctypes.c_int),
@@ -205,6 +208,7 @@ class PdfiumPage:
         self.height = self.frame.height
         self._fonts: dict[int, tuple[str, float, float]] = {}
         self._objects: dict[tuple[float, ...], _TextObject] = {}  # by font, size and matrix
+        self._text_objects: dict[int | None, _TextObject] = {}  # by handle, those whose glyphs were read
         self._matrix = ctypes.create_string_buffer(24)  # FS_MATRIX: six floats, the first four read back in one unpack
         self._matrix_ref = ctypes.byref(self._matrix)
         self._points: dict[Point, Point] = {}  # user space → page space: the corners of a grid's rules repeat
@@ -241,7 +245,7 @@ class PdfiumPage:
         if len(text) != count:  # characters outside the BMP: indexes no longer line up
             raise PdfiumFallback("characters outside the Basic Multilingual Plane")
         fast = _fast_api(c)
-        objects: dict[int | None, _TextObject] = {}  # by text object handle
+        objects = self._text_objects
         known, matrix, matrix_ref, read_linear = self._objects, self._matrix, self._matrix_ref, _MATRIX_LINEAR.unpack_from
         text_matrix, text_font, text_font_size = fast.matrix, fast.font, fast.font_size
         # one buffer for a glyph's origin (two doubles) and loose box (FS_RECTF: four floats), read back in one unpack
@@ -251,6 +255,10 @@ class PdfiumPage:
         frame = self.frame
         pa, pb, pc, pd, pe, pf = frame.matrix
         x_offset, flip = frame.x_offset, frame.height + frame.top_offset
+        # an unrotated page box at the origin: pdfplumber's x is user space's, its y flipped; adding pe + x_offset (+0.0
+        # there) gives a zero x the sign the general arithmetic gives it
+        unrotated = (pa, pb, pc, pd, pe, pf, x_offset) == (1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+        zero = pe + x_offset
         left, top_limit, right, bottom_limit = frame.bbox
         map_error, text_object, char_origin, loose_box = fast.map_error, fast.text_object, fast.origin, fast.loose_box
         rounded: dict[float, float] = {}  # the glyphs of a line share their top and bottom: each rounded once
@@ -271,27 +279,17 @@ class PdfiumPage:
                 if info is None:
                     info = known[key] = self._new_text_object(*key)
                 objects[handle] = info
-            upright, a, b, cc, d, scale, low, high, loose_extra, size, fontname = info
+            _upright, a, _b, _c, _d, scale, _low, _high, loose_extra, size, fontname, plain, low_d, high_d = info
             char_origin(textpage, index, origin_x_ref, origin_y_ref)
             loose_box(textpage, index, loose_ref)
             ox, oy, loose_left, loose_top, loose_right, loose_bottom = read_glyph(glyph)
-            # the glyph box's two opposite corners in user space (the matrix is axis-parallel, see _new_text_object)
-            # PDFium's loose box: the advance × PDFium's ascent-to-descent, through the matrix (slant included)
-            if upright:
-                advance = (loose_right - loose_left - loose_extra) / scale
-                ux0, uy0, ux1, uy1 = ox, oy + low * d, ox + advance * a, oy + high * d
-                if cc:  # slanted (synthetic italic): pdfminer boxes all four corners
-                    ux0, ux1 = min(ox + low * cc, ox + high * cc), max(ox + advance * a + low * cc, ox + advance * a + high * cc)
+            if plain and unrotated:  # most glyphs: the arithmetic of _char_box without its products by 1 and 0
+                x0, x1 = ox + zero, ox + (loose_right - loose_left - loose_extra) / scale * a + zero
+                if x1 < x0:
+                    x0, x1 = x1, x0
+                y_top, y_bottom = flip - (oy + high_d), flip - (oy + low_d)
             else:
-                advance = (loose_top - loose_bottom - loose_extra) / scale
-                ux0, uy0, ux1, uy1 = ox + low * cc, oy, ox + high * cc, oy + advance * b
-                if d:
-                    uy0, uy1 = min(oy + low * d, oy + high * d), max(oy + advance * b + low * d, oy + advance * b + high * d)
-            # pdfminer's page rotation, then pdfplumber's flip; both keep boxes axis-parallel
-            px0, px1 = pa * ux0 + pc * uy0 + pe + x_offset, pa * ux1 + pc * uy1 + pe + x_offset
-            py0, py1 = flip - (pb * ux0 + pd * uy0 + pf), flip - (pb * ux1 + pd * uy1 + pf)
-            x0, x1 = (px0, px1) if px0 <= px1 else (px1, px0)
-            y_top, y_bottom = (py0, py1) if py0 <= py1 else (py1, py0)
+                x0, x1, y_top, y_bottom = self._char_box(info, ox, oy, loose_left, loose_top, loose_right, loose_bottom)
             if x1 < left or x0 > right or y_bottom < top_limit or y_top > bottom_limit:
                 continue
             if (x1 == left or x0 == right) and (y_bottom == top_limit or y_top == bottom_limit):
@@ -316,6 +314,31 @@ class PdfiumPage:
                 }
             )
         return chars
+
+    def _char_box(self, info: _TextObject, ox: float, oy: float, loose_left: float, loose_top: float, loose_right: float,
+                  loose_bottom: float) -> Box:
+        """A glyph's box in pdfplumber's page space (x0, x1, top, bottom) from its origin and PDFium's loose box."""
+        upright, a, b, cc, d, scale, low, high, loose_extra = info[:9]
+        pa, pb, pc, pd, pe, pf = self.frame.matrix
+        x_offset, flip = self.frame.x_offset, self.frame.height + self.frame.top_offset
+        # the glyph box's two opposite corners in user space (the matrix is axis-parallel, see _new_text_object)
+        # PDFium's loose box: the advance × PDFium's ascent-to-descent, through the matrix (slant included)
+        if upright:
+            advance = (loose_right - loose_left - loose_extra) / scale
+            ux0, uy0, ux1, uy1 = ox, oy + low * d, ox + advance * a, oy + high * d
+            if cc:  # slanted (synthetic italic): pdfminer boxes all four corners
+                ux0, ux1 = min(ox + low * cc, ox + high * cc), max(ox + advance * a + low * cc, ox + advance * a + high * cc)
+        else:
+            advance = (loose_top - loose_bottom - loose_extra) / scale
+            ux0, uy0, ux1, uy1 = ox + low * cc, oy, ox + high * cc, oy + advance * b
+            if d:
+                uy0, uy1 = min(oy + low * d, oy + high * d), max(oy + advance * b + low * d, oy + advance * b + high * d)
+        # pdfminer's page rotation, then pdfplumber's flip; both keep boxes axis-parallel
+        px0, px1 = pa * ux0 + pc * uy0 + pe + x_offset, pa * ux1 + pc * uy1 + pe + x_offset
+        py0, py1 = flip - (pb * ux0 + pd * uy0 + pf), flip - (pb * ux1 + pd * uy1 + pf)
+        x0, x1 = (px0, px1) if px0 <= px1 else (px1, px0)
+        y_top, y_bottom = (py0, py1) if py0 <= py1 else (py1, py0)
+        return x0, x1, y_top, y_bottom
 
     def _new_text_object(self, font: int | None, size: float, a: float, b: float, cc: float, d: float) -> _TextObject:
         # the baseline must run along an axis (slanted glyphs are fine); text at an angle is pdfminer's to box
@@ -346,6 +369,9 @@ class PdfiumPage:
             loose_extra=abs(cc if upright else d) * size * em_height,
             height=round(abs(size * (d if upright else cc)), _DECIMALS),
             fontname=fontname,
+            plain=upright and cc == 0.0 and a > 0.0 and d > 0.0 and size > 0.0,
+            low_d=descent * size * d,
+            high_d=(descent * size + size) * d,
         )
 
     def _font(self, key: int) -> tuple[str, float, float]:
@@ -373,14 +399,19 @@ class PdfiumPage:
         self._walk(fast, [fast.page_object(page, i) for i in range(fast.count_objects(page))], None, shapes)
         return shapes
 
-    def _walk(self, fast: _FastPathApi, handles: list[_Handle], parent: tuple[float, ...] | None, shapes: list[dict[str, Any]]) -> None:
+    def _walk(self, fast: _FastPathApi, handles: list[int | None], parent: tuple[float, ...] | None,
+              shapes: list[dict[str, Any]]) -> None:
         c = self._c
         path_kind, form_kind = c.FPDF_PAGEOBJ_PATH, c.FPDF_PAGEOBJ_FORM
         matrix = c.FS_MATRIX()
         matrix_ref = ctypes.byref(matrix)
         bounds = ctypes.create_string_buffer(_BOUNDS.size)
         bounds_refs = [ctypes.byref(bounds, offset) for offset in range(0, _BOUNDS.size, 4)]
-        for handle in handles:
+        text_objects = self._text_objects  # most of a page's objects: known without asking PDFium for their type
+        for address in handles:
+            if address in text_objects:
+                continue
+            handle = _Handle(address)
             kind = fast.object_type(handle)
             if kind != path_kind and kind != form_kind:
                 continue

@@ -385,6 +385,28 @@ def test_truncated_and_corrupt_pdfs(tmp_path):
         assert caught.value.reason.startswith("truncated or corrupt PDF"), caught.value.reason
 
 
+def test_pdfminer_is_only_opened_for_pages_pdfium_hands_over(monkeypatch):
+    data = _pdf(_two_page_table, pages=2)
+    opened = []
+    original = pdf_reader._PdfminerPages.pages
+    monkeypatch.setattr(pdf_reader._PdfminerPages, "pages", lambda self: opened.append(1) or original(self))
+    document = ingest_pdf("x.pdf", data, "sha", backend="pdfium")
+    assert opened == [] and document.pages == 2 and grids(document)
+    assert ingest_pdf("x.pdf", data, "sha", backend="pdfminer").blocks == document.blocks and opened
+
+
+@pytest.mark.parametrize("count", [b"2", b"5"])
+def test_a_page_count_pdfminer_disagrees_with_is_read_by_pdfminer(count):
+    """PDFium trusts the page tree's /Count, pdfminer counts the pages: where they differ, page N may not be the same
+    page in both, and the whole document is read by pdfminer. /Count too large: the pages past the end fall back to
+    pdfminer, which disagrees; too small: the file holds more page objects than PDFium counts, pdfminer is asked."""
+    data = _pdf(_two_page_table, pages=3).replace(b"/Count 3", b"/Count " + count)
+    document = ingest_pdf("x.pdf", data, "sha", backend="pdfium")
+    reference = ingest_pdf("x.pdf", data, "sha", backend="pdfminer")
+    assert document.pages == 3 and grids(document)
+    assert document.blocks == reference.blocks and document.warnings == reference.warnings
+
+
 def test_page_without_text_layer_needs_ocr(tmp_path, monkeypatch):
     monkeypatch.setenv("YUSUAN_OCR", "0")
 
