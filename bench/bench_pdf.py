@@ -55,8 +55,9 @@ def bare_pass(files: list[str]) -> dict:
 
 def yusuan_pass(files: list[str], backend: str = "pdfium") -> dict:
     os.environ["YUSUAN_PDF_BACKEND"] = backend
-    from yusuan.extract.worker import extract_one
+    from yusuan.extract.worker import collect_less_often, extract_one
 
+    collect_less_often()  # as a batch worker does
     # the libraries extract_one imports on first use, imported before the clock starts (as the bare pass does)
     for module in ("pdfplumber", "pypdfium2", "yusuan.audit", "yusuan.index.blocks"):
         importlib.import_module(module)
