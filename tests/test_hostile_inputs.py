@@ -13,6 +13,7 @@ from conftest import CORPUS
 
 from yusuan.extract import extract_path
 from yusuan.extract.batch import collect_files, run_batch, write_error_report
+from yusuan.ingest.text import _looks_like_text
 from yusuan.store import Store
 
 SEED = CORPUS / "003_8a020ea769aa04f9.txt"
@@ -71,6 +72,12 @@ def test_utf16_and_utf32_text_read_like_utf8(tmp_path):
         extraction = extract_path(path)
         assert [(r.kind, r.model_dump(exclude={"record_id", "doc_id", "provenance"})) for r in extraction.records] == [
             (r.kind, r.model_dump(exclude={"record_id", "doc_id", "provenance"})) for r in expected.records], encoding
+
+
+def test_control_characters_make_text_binary():
+    assert _looks_like_text("预算\t12.00\r\n\f" * 100)
+    assert not _looks_like_text("预算" + "\x00\x01\x0b\x1f" * 10)
+    assert not _looks_like_text("")
 
 
 def test_html_nested_50000_deep_fails_with_a_reason(tmp_path):

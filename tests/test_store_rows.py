@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-from yusuan.ingest.text import _looks_like_text
 from yusuan.store import FLAT_COLUMNS, document_rows, kind_columns, record_row
 
 
@@ -27,9 +26,3 @@ def test_record_rows_are_the_plain_json_of_each_field(corpus_extractions):
             records = extraction.by_kind(kind)
             assert kind_rows == [_plain_row(record, columns) for record in records]
             assert kind_rows == [record_row(record, columns) for record in records]
-
-
-def test_control_characters_make_text_binary():
-    assert _looks_like_text("预算\t12.00\r\n\f" * 100)
-    assert not _looks_like_text("预算" + "\x00\x01\x0b\x1f" * 10)
-    assert not _looks_like_text("")

@@ -1,4 +1,5 @@
-"""A writer's DuckDB keeps at most WRITER_MEMORY of buffers however much it writes: a batch's parent stays flat."""
+"""A writer's DuckDB keeps at most WRITER_MEMORY of buffers however much it writes (by default it kept every block it
+wrote cached, and a batch's parent grew with the store)."""
 
 from __future__ import annotations
 
